@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: MIT
+# sbco: one GNU Makefile, out-of-tree objects in build/, V=1 for full commands.
+#   make            build lib, sbcoctl (and later sbcod) into build/
+#   make check      install deps, build, unit tests, ASan+UBSan unit tests, fuzz replay,
+#                   short libFuzzer run, valgrind, live tests; ends with "N passed, N failed"
+#   make run        (root) install deps, build, run the daemon in the foreground
+#   make bench      benchmarks -> bench/RESULTS.md tables on stdout
+#   make fuzz       libFuzzer targets (FUZZ_SECONDS=60 each by default)
+#   make install    DESTDIR= PREFIX=/usr/local
+#   make format / format-check / man / asan / clean
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+BUILD ?= build
+CC ?= gcc
+CLANG ?= clang
+FUZZ_SECONDS ?= 60
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+PKGS := libcjson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wundef -Wpointer-arith -Wwrite-strings -Wcast-align -fno-common
+BASE_CFLAGS := $(WARN) -D_GNU_SOURCE -Ilib -MMD -MP $(PKG_CFLAGS)
+OPT_CFLAGS ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+CFLAGS_ALL = $(BASE_CFLAGS) $(OPT_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lm $(EXTRA_LDFLAGS)
+
+LIB_SRCS := $(wildcard lib/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+HELPER_SRCS := $(wildcard tests/helpers/*.c)
+HELPER_BINS := $(HELPER_SRCS:tests/helpers/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+
+.PHONY: all deps check check-build asan run bench fuzz fuzz-short install uninstall clean \
+	format format-check man
+
+all: $(BUILD)/libsbco.a $(BUILD)/sbcoctl $(HELPER_BINS)
+
+deps:
+	$(Q)./scripts/deps.sh check
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/libsbco.a: $(LIB_OBJS)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/sbcoctl: $(CLI_OBJS) $(BUILD)/libsbco.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(BUILD)/libsbco.a $(LDLIBS_ALL)
+
+$(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libsbco.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libsbco.a $(LDLIBS_ALL) -lcmocka
+
+$(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libsbco.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libsbco.a $(LDLIBS_ALL) -lpthread
+
+$(BUILD)/fuzz-replay/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/fuzz-main.o $(BUILD)/libsbco.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+# libFuzzer builds use clang and their own object files.
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $^ $(PKG_LIBS) -lm
+
+check-build: all $(UNIT_BINS) $(FUZZ_REPLAY)
+
+# The whole gate: every suite reports through tests/run.sh, which prints the final tally.
+check: deps
+	$(Q)$(MAKE) --no-print-directory check-build
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
+		OPT_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+		check-build
+	$(Q)$(MAKE) --no-print-directory $(FUZZ_BINS)
+	$(Q)tests/run.sh $(BUILD)
+
+asan:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
+		OPT_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+		check-build
+
+fuzz: $(FUZZ_BINS)
+	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(BUILD)/corpus/$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/corpus/$$n tests/fuzz/corpus/$$n \
+		|| exit 1; done
+
+bench: all
+	$(Q)$(MAKE) --no-print-directory -f bench/bench.mk BUILD=$(BUILD) bench
+
+run: deps all
+	@echo "sbcod (the daemon) arrives with issue 6; until then 'make run' shows the live" \
+		"run queues and VM distance once a second. Ctrl-C to stop."
+	$(Q)while :; do $(BUILD)/sbcoctl snapshot || exit 1; sleep 1; done
+
+install: all man
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(BUILD)/sbcoctl $(DESTDIR)$(PREFIX)/bin/sbcoctl
+	install -m 0644 $(BUILD)/man/sbcoctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/sbcoctl.8
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/sbcoctl $(DESTDIR)$(PREFIX)/share/man/man8/sbcoctl.8
+
+MAN_SRCS := $(wildcard man/*.scd)
+MAN_OUT := $(MAN_SRCS:man/%.scd=$(BUILD)/man/%)
+man: $(MAN_OUT)
+$(BUILD)/man/%: man/%.scd
+	@mkdir -p $(dir $@)
+	$(Q)scdoc < $< > $@
+
+FORMAT_FILES = $(wildcard lib/*.[ch] cli/*.[ch] daemon/*.[ch] tests/unit/*.c tests/fuzz/*.c \
+	tests/helpers/*.c bench/*.c)
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libsbco public API: the scheduler-dump parser (snapshot), the run-queue ordinate model,
+ * vCPU recognition and per-VM scheduling distance. Everything here is pure C over memory
+ * except the sbco_dump_read_*() helpers, which read a file or descriptor. lib never prints
+ * and never exits; errors are returned as -errno.
+ */
+#ifndef SBCO_H
+#define SBCO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---------------------------------------------------------------- logging */
+
+/* Optional debug callback (libbpf_set_print style); NULL disables. */
+typedef void (*sbco_log_fn)(int level, const char *msg);
+void sbco_set_log_fn(sbco_log_fn fn);
+
+/* ---------------------------------------------------------------- snapshot */
+
+/* Which columns the task rows carry, decided from the table header and the rows. */
+enum sbco_dump_layout {
+	SBCO_LAYOUT_UNKNOWN = 0,
+	SBCO_LAYOUT_CFS_EXEC,  /* <= ~4.1: tree-key switches prio exec-runtime sum-exec sum-sleep */
+	SBCO_LAYOUT_CFS_WAIT,  /* ~4.2-6.5: tree-key switches prio wait-time sum-exec sum-sleep [block] */
+	SBCO_LAYOUT_EEVDF_OLD, /* 6.6-6.11: EEVDF columns under the old CFS header */
+	SBCO_LAYOUT_EEVDF,     /* 6.12+: vruntime eligible deadline [S] slice ... */
+};
+
+/* Bits of sbco_task.have: which optional values a row really printed. */
+enum {
+	SBCO_HAVE_STATE = 1u << 0,    /* a state letter column exists (4.14+) */
+	SBCO_HAVE_ELIGIBLE = 1u << 1, /* EEVDF E/N flag */
+	SBCO_HAVE_DEADLINE = 1u << 2,
+	SBCO_HAVE_SLICE = 1u << 3,
+	SBCO_HAVE_SUM_EXEC = 1u << 4,
+	SBCO_HAVE_WAIT = 1u << 5,
+	SBCO_HAVE_SLEEP = 1u << 6,
+	SBCO_HAVE_BLOCK = 1u << 7,
+	SBCO_HAVE_NODE = 1u << 8,
+	SBCO_HAVE_NUMA_GROUP = 1u << 9,
+	SBCO_HAVE_PATH = 1u << 10,
+};
+
+/* One row of a "runnable tasks:" table. Times are nanoseconds (the dump prints ms.ns). */
+struct sbco_task {
+	const char *comm;       /* NUL-terminated, leading blanks stripped; valid while the
+				   snapshot lives */
+	const char *group_path; /* "" when not printed */
+	int32_t pid;
+	uint32_t cpu;      /* index into sbco_snapshot.cpus */
+	uint32_t line;     /* 1-based line number in the input */
+	uint32_t have;     /* SBCO_HAVE_* */
+	char state;        /* 'R', 'S', 'D', 'I', ...; '?' when the kernel prints no state */
+	bool current;      /* '>R' (4.14+) or the leading 'R' marker (older): rq->curr */
+	bool eligible;     /* EEVDF 'E' */
+	bool custom_slice; /* EEVDF 'S' flag (6.12+) */
+	int32_t prio;
+	int32_t node, numa_group;
+	uint64_t switches;
+	int64_t vruntime_ns; /* tree-key on CFS kernels */
+	int64_t deadline_ns;
+	int64_t slice_ns;
+	int64_t sum_exec_ns;
+	int64_t wait_ns, sleep_ns, block_ns;
+};
+
+/* Bits of sbco_cfs_rq.have. */
+enum {
+	SBCO_RQ_MIN_VRUNTIME = 1u << 0,
+	SBCO_RQ_AVG_VRUNTIME = 1u << 1,
+	SBCO_RQ_ZERO_VRUNTIME = 1u << 2,
+	SBCO_RQ_LEFT_VRUNTIME = 1u << 3,
+	SBCO_RQ_NR_RUNNING = 1u << 4, /* .nr_running or .nr_queued */
+	SBCO_RQ_H_NR_RUNNING = 1u << 5,
+	SBCO_RQ_LOAD = 1u << 6,
+	SBCO_RQ_SE_VRUNTIME = 1u << 7,
+	SBCO_RQ_SE_WEIGHT = 1u << 8,
+	SBCO_RQ_SE_SUM_EXEC = 1u << 9,
+};
+
+/* One cfs_rq[N]:<path> block. */
+struct sbco_cfs_rq {
+	const char *path; /* "" when the kernel printed no group path */
+	uint32_t cpu;     /* index into sbco_snapshot.cpus */
+	uint32_t line;
+	uint32_t have; /* SBCO_RQ_* */
+	int64_t min_vruntime_ns, avg_vruntime_ns, zero_vruntime_ns, left_vruntime_ns;
+	uint64_t nr_running, h_nr_running;
+	uint64_t load;
+	int64_t se_vruntime_ns; /* the group's own sched_entity on its parent queue */
+	uint64_t se_weight;
+	int64_t se_sum_exec_ns;
+};
+
+/* Bits of sbco_cpu.have. */
+enum {
+	SBCO_CPU_NR_RUNNING = 1u << 0,
+	SBCO_CPU_CURR_PID = 1u << 1,
+	SBCO_CPU_CLOCK = 1u << 2,
+};
+
+struct sbco_cpu {
+	int32_t id; /* N of cpu#N; -1 when the input had no cpu# line (an excerpt) */
+	uint32_t line;
+	uint32_t have; /* SBCO_CPU_* */
+	uint64_t nr_running;
+	int32_t curr_pid;
+	int64_t clock_ns;
+	uint32_t first_rq, nr_rqs;     /* slice of sbco_snapshot.rqs */
+	uint32_t first_task, nr_tasks; /* slice of sbco_snapshot.tasks */
+	enum sbco_dump_layout layout;  /* of this CPU's task table */
+	bool has_table;
+};
+
+struct sbco_snapshot {
+	char *version;     /* "v0.11" or NULL */
+	char *release;     /* kernel release string or NULL */
+	int kernel_major, kernel_minor; /* 0 when unknown */
+	int64_t base_slice_ns;      /* .sysctl_sched_base_slice (EEVDF), 0 if absent */
+	int64_t latency_ns;         /* .sysctl_sched_latency (CFS), 0 if absent */
+	int64_t min_granularity_ns; /* .sysctl_sched_min_granularity, 0 if absent */
+	struct sbco_cpu *cpus;
+	size_t nr_cpus;
+	struct sbco_cfs_rq *rqs;
+	size_t nr_rqs;
+	struct sbco_task *tasks;
+	size_t nr_tasks;
+	uint32_t lines;          /* lines read */
+	uint32_t skipped_lines;  /* lines not understood and skipped */
+	uint32_t first_skipped;  /* line number of the first skipped line, 0 if none */
+	bool truncated;          /* input ended inside a row or without a final newline */
+	char *buf;               /* private: the copied input all strings point into */
+};
+
+/* Parse a scheduler debug dump (/sys/kernel/debug/sched/debug, /proc/sched_debug, or the
+ * same text printed by SysRq with syslog/dmesg prefixes) held in memory.
+ * Returns 0 and sets *ret_snap (caller frees with sbco_snapshot_free()), or
+ * -EINVAL for NULL arguments, -ENOMEM, or -EBADMSG when the text is not a dump it can read;
+ * then, if err/err_len are given, err holds "line N: reason". */
+int sbco_dump_parse(const char *text, size_t len, struct sbco_snapshot **ret_snap, char *err,
+		    size_t err_len);
+
+/* Read a whole file descriptor into a malloc'ed NUL-terminated buffer (limit max_len bytes).
+ * Returns 0, -EFBIG when longer than max_len, or -errno from read(). */
+int sbco_read_fd(int fd, size_t max_len, char **ret_buf, size_t *ret_len);
+
+/* Open the live dump below root ("/" or a fake root dir): sched/debug in debugfs, else
+ * /proc/sched_debug. Returns an O_CLOEXEC fd and the path used, or -ENODEV when debugfs is
+ * not mounted and there is no /proc/sched_debug, -EACCES/-EPERM when not permitted. */
+int sbco_dump_open_live(const char *root, const char **ret_path);
+
+struct sbco_snapshot *sbco_snapshot_free(struct sbco_snapshot *snap);
+
+/* Task slice of one CPU, by index. */
+static inline const struct sbco_task *sbco_cpu_tasks(const struct sbco_snapshot *s,
+						     const struct sbco_cpu *c)
+{
+	return s->tasks + c->first_task;
+}
+
+/* ---------------------------------------------------------------- ordinates */
+
+/* Per task: where the model expects it in its run queue's pick sequence. */
+struct sbco_ordinate {
+	int32_t ordinate; /* 0 = running now / next; -1 = not a runnable fair task */
+	bool runnable;    /* counted as a runnable fair task of its queue */
+	int64_t wait_ns;  /* estimated wall time until its first pick */
+};
+
+struct sbco_queue_stats {
+	uint32_t nr_runnable; /* runnable fair tasks (Q_size) */
+	uint32_t nr_rt;       /* runnable RT/DL tasks (prio < 100), which run first */
+	bool eevdf;           /* pick rule used */
+};
+
+struct sbco_ordinates {
+	struct sbco_ordinate *task; /* parallel to snapshot->tasks */
+	struct sbco_queue_stats *cpu; /* parallel to snapshot->cpus */
+	size_t nr_tasks, nr_cpus;
+};
+
+/* Compute the expected pick order of every run queue in snap (see ordinate.c for the
+ * model). Returns 0 and *ret (free with sbco_ordinates_free()), -ENOMEM. */
+int sbco_ordinates_compute(const struct sbco_snapshot *snap, struct sbco_ordinates **ret);
+struct sbco_ordinates *sbco_ordinates_free(struct sbco_ordinates *o);
+
+/* ---------------------------------------------------------------- vCPUs and VMs */
+
+#define SBCO_PATTERNS_MAX 16
+
+/* vCPU thread-name patterns: fnmatch(3) globs on comm. The vCPU index is the first run of
+ * digits in the name, or the order of appearance for names without digits ("qemu-kvm"). */
+struct sbco_patterns {
+	char *glob[SBCO_PATTERNS_MAX];
+	size_t n;
+};
+
+/* Fill p with the defaults: QEMU "CPU N/KVM" and "CPU N/TCG", old QEMU "qemu-kvm",
+ * Firecracker "fc_vcpu N", cloud-hypervisor "vcpuN" (as fnmatch globs, see vcpu.c). */
+int sbco_patterns_default(struct sbco_patterns *p);
+/* Add one glob (copied). -E2BIG when full, -EINVAL for an empty glob, -ENOMEM. */
+int sbco_patterns_add(struct sbco_patterns *p, const char *glob);
+void sbco_patterns_clear(struct sbco_patterns *p);
+/* True when comm is a vCPU thread name; *ret_index gets the index or -1. */
+bool sbco_patterns_match(const struct sbco_patterns *p, const char *comm, int *ret_index);
+
+/* Maps a thread id to its process (tgid); returns tgid > 0, or -ESRCH/-ENOENT when the
+ * thread is gone. Used to group vCPUs by process on the live host. */
+typedef int (*sbco_tgid_fn)(void *userdata, int32_t tid);
+/* The /proc implementation: userdata is the root dir ("/" or a fake root) as const char *. */
+int sbco_tgid_from_proc(void *root, int32_t tid);
+
+struct sbco_vm_vcpu {
+	int32_t index; /* vCPU number from the thread name, -1 if none */
+	int32_t tid;
+	size_t task;   /* index into snapshot->tasks */
+};
+
+struct sbco_vm_stat {
+	char name[64];
+	int32_t tgid;         /* VMM pid, 0 when grouped by cgroup / pid runs */
+	char *group;          /* cgroup path the VM's vCPUs share (or ""), owned */
+	struct sbco_vm_vcpu *vcpus;
+	size_t nr_vcpus;
+	/* distance metrics over the VM's runnable vCPUs */
+	uint32_t nr_runnable;
+	bool stacked;            /* two runnable siblings on one run queue */
+	int32_t distance;        /* max - min ordinate; 0 with < 2 runnable */
+	int64_t distance_ns;     /* max - min estimated wait */
+	uint32_t q_size;         /* the longest queue holding one of its runnable vCPUs */
+	bool exceeds;            /* distance >= alpha * q_size, >= 2 runnable on >= 2 queues */
+	int32_t leader, laggard; /* index into vcpus[] of smallest/largest ordinate, -1 */
+};
+
+struct sbco_vm_set {
+	struct sbco_vm_stat *vms;
+	size_t nr_vms;
+	double alpha;
+};
+
+/* Find the vCPU threads of snap by pattern and group them into VMs: by tgid when tgid_fn
+ * is given (live host), else by cgroup path (libvirt's .../vcpuN parent) and, for threads in
+ * one shared group, by runs of ascending vCPU indices in pid order. Then compute each VM's
+ * stacking and scheduling distance with ordinates o and threshold alpha (0 < alpha <= 1).
+ * Returns 0 and *ret (free with sbco_vm_set_free()), -EINVAL, -ENOMEM. */
+int sbco_vms_analyze(const struct sbco_snapshot *snap, const struct sbco_ordinates *o,
+		     const struct sbco_patterns *pat, sbco_tgid_fn tgid_fn, void *tgid_data,
+		     double alpha, struct sbco_vm_set **ret);
+struct sbco_vm_set *sbco_vm_set_free(struct sbco_vm_set *set);
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Strict unsigned parse of a decimal string: the whole string, no sign, no overflow.
+ * Returns 0 or -EINVAL/-ERANGE. */
+int sbco_parse_u64(const char *s, uint64_t *ret);
+/* Parse "[-]ms[.ffffff]" (the dump's SPLIT_NS format) to ns, exactly. n = length.
+ * Returns 0 or -EINVAL/-ERANGE. */
+int sbco_parse_ms_ns(const char *s, size_t n, int64_t *ret_ns);
+
+#endif

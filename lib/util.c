@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small helpers of libsbco: strict number parsing (the dump's "ms.nnnnnn" values and plain
+ * unsigned integers), reading a whole descriptor, and the optional debug-log callback.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sbco.h"
+#include "util.h"
+
+static sbco_log_fn log_fn;
+
+void sbco_set_log_fn(sbco_log_fn fn)
+{
+	log_fn = fn;
+}
+
+void sbco_log(int level, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!log_fn)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_fn(level, msg);
+}
+
+int sbco_parse_u64(const char *s, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (!is_digit(*s))
+			return -EINVAL;
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*ret = v;
+	return 0;
+}
+
+/* The kernel prints SPLIT_NS(x) as "%Ld.%06ld": milliseconds and six digits of ns. Values
+ * without a fraction (old kernels' integer columns) are read as ms too. Exact: no floats. */
+int sbco_parse_ms_ns(const char *s, size_t n, int64_t *ret_ns)
+{
+	const char *end = s + n;
+	bool neg = false;
+	int64_t ms = 0, frac = 0;
+	int digits = 0;
+
+	if (n == 0)
+		return -EINVAL;
+	if (*s == '-') {
+		neg = true;
+		s++;
+	}
+	if (s == end || !is_digit(*s))
+		return -EINVAL;
+	for (; s < end && is_digit(*s); s++) {
+		if (ms > (INT64_MAX / 1000000 - 9) / 10)
+			return -ERANGE;
+		ms = ms * 10 + (*s - '0');
+	}
+	if (s < end) {
+		if (*s != '.')
+			return -EINVAL;
+		s++;
+		for (; s < end && is_digit(*s); s++) {
+			if (digits < 6) {
+				frac = frac * 10 + (*s - '0');
+				digits++;
+			}
+		}
+		if (s != end)
+			return -EINVAL;
+	}
+	for (; digits < 6; digits++)
+		frac *= 10;
+	*ret_ns = (neg ? -1 : 1) * (ms * 1000000 + frac);
+	return 0;
+}
+
+int sbco_read_fd(int fd, size_t max_len, char **ret_buf, size_t *ret_len)
+{
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap + 1);
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t r;
+
+		if (len == cap) {
+			char *nb;
+
+			if (cap >= max_len) {
+				free(buf);
+				return -EFBIG;
+			}
+			cap = cap * 2 > max_len ? max_len : cap * 2;
+			nb = realloc(buf, cap + 1);
+			if (!nb) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			free(buf);
+			return (int)r;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	buf[len] = '\0';
+	*ret_buf = buf;
+	*ret_len = len;
+	return 0;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal helpers shared by lib/ modules: the debug-log hook and small string tools.
+ */
+#ifndef SBCO_UTIL_H
+#define SBCO_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sbco.h"
+
+void sbco_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static inline bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+static inline bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+#endif
