@@ -150,7 +150,8 @@ int sbco_read_fd(int fd, size_t max_len, char **ret_buf, size_t *ret_len);
 
 /* Open the live dump below root ("/" or a fake root dir): sched/debug in debugfs, else
  * /proc/sched_debug. Returns an O_CLOEXEC fd and the path used, or -ENODEV when debugfs is
- * not mounted and there is no /proc/sched_debug, -EACCES/-EPERM when not permitted. */
+ * not mounted and there is no /proc/sched_debug, -ENOENT when debugfs is mounted but has no
+ * sched/debug, -EACCES/-EPERM when not permitted. */
 int sbco_dump_open_live(const char *root, const char **ret_path);
 
 struct sbco_snapshot *sbco_snapshot_free(struct sbco_snapshot *snap);
