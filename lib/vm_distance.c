@@ -61,14 +61,39 @@ static int cmp_cand(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-static bool same_vm(const struct cand *a, const struct cand *b, bool live)
+static bool same_key(const struct cand *a, const struct cand *b, bool live)
 {
 	if (live)
 		return a->tgid == b->tgid;
-	if (a->key_len != b->key_len || memcmp(a->key, b->key, a->key_len) != 0)
-		return false;
-	/* one shared non-VM group: a new VM starts where the vCPU index does not go up */
-	return a->vm_group || a->index < 0 || b->index > a->index;
+	return a->key_len == b->key_len && memcmp(a->key, b->key, a->key_len) == 0;
+}
+
+/* Threads of several VMs sharing one non-VM group (offline, no tgid): in pid order, a vCPU
+ * joins the most recently started VM whose highest index is below its own, else it starts
+ * a new VM. VMMs create their vCPU threads in index order, so interleaved starts of two
+ * VMs still come apart. Writes a VM number per candidate; returns the number of VMs. */
+static size_t split_shared(const struct cand *c, size_t n, size_t *vm_of, int *max_idx)
+{
+	size_t nr = 0;
+
+	for (size_t k = 0; k < n; k++) {
+		size_t v = nr;
+
+		if (c[k].index >= 0)
+			for (v = nr; v-- > 0;)
+				if (max_idx[v] < c[k].index)
+					break;
+		if (c[k].index < 0)
+			v = nr ? nr - 1 : 0; /* no index ("qemu-kvm"): one VM per group */
+		if (v == (size_t)-1 || v >= nr) {
+			v = nr++;
+			max_idx[v] = -1;
+		}
+		vm_of[k] = v;
+		if (c[k].index > max_idx[v])
+			max_idx[v] = c[k].index;
+	}
+	return nr;
 }
 
 /* "qemu-1-tb1.libvirt-qemu" -> "tb1"; "machine-qemu\x2d1\x2dtb1.scope" -> "tb1". */
@@ -220,13 +245,42 @@ static size_t dedup(const struct sbco_snapshot *s, struct cand *c, size_t n)
 	return w;
 }
 
+/* Append VM number v of the run c[0..n) (vm_of per candidate) to set. */
+static int add_vm(struct sbco_vm_set *set, const struct sbco_snapshot *s,
+		  const struct sbco_ordinates *o, const struct cand *c, size_t n,
+		  const size_t *vm_of, size_t v, bool live, double alpha)
+{
+	struct sbco_vm_stat *vm = &set->vms[set->nr_vms++];
+	size_t first = SIZE_MAX, cnt = 0;
+
+	for (size_t k = 0; k < n; k++)
+		if (vm_of[k] == v) {
+			if (first == SIZE_MAX)
+				first = k;
+			cnt++;
+		}
+	vm->tgid = c[first].tgid;
+	vm->group = strndup(c[first].key, c[first].key_len);
+	vm->vcpus = calloc(cnt, sizeof(*vm->vcpus));
+	if (!vm->group || !vm->vcpus)
+		return -ENOMEM;
+	vm_name(&c[first], live, vm->name, sizeof(vm->name));
+	for (size_t k = 0; k < n; k++)
+		if (vm_of[k] == v)
+			vm->vcpus[vm->nr_vcpus++] = (struct sbco_vm_vcpu){
+				.index = c[k].index, .tid = c[k].pid, .task = c[k].task};
+	vm_metrics(vm, s, o, alpha);
+	return 0;
+}
+
 int sbco_vms_analyze(const struct sbco_snapshot *s, const struct sbco_ordinates *o,
 		     const struct sbco_patterns *pat, sbco_tgid_fn tgid_fn, void *tgid_data,
 		     double alpha, struct sbco_vm_set **ret)
 {
 	struct sbco_vm_set *set;
 	struct cand *c;
-	size_t n;
+	size_t n, *vm_of = NULL;
+	int *max_idx = NULL;
 	bool live = tgid_fn != NULL;
 
 	if (!s || !o || !pat || !ret || !(alpha > 0 && alpha <= 1) || o->nr_tasks != s->nr_tasks)
@@ -242,28 +296,35 @@ int sbco_vms_analyze(const struct sbco_snapshot *s, const struct sbco_ordinates 
 	set->vms = calloc(n + 1, sizeof(*set->vms));
 	if (!set->vms)
 		goto oom;
+	vm_of = malloc((n + 1) * sizeof(*vm_of));
+	max_idx = malloc((n + 1) * sizeof(*max_idx));
+	if (!vm_of || !max_idx)
+		goto oom;
 	for (size_t i = 0; i < n;) {
-		struct sbco_vm_stat *vm = &set->vms[set->nr_vms++];
-		size_t j = i + 1;
+		size_t j = i + 1, nr;
 
-		while (j < n && same_vm(&c[j - 1], &c[j], live))
+		while (j < n && same_key(&c[i], &c[j], live))
 			j++;
-		vm->tgid = c[i].tgid;
-		vm->group = strndup(c[i].key, c[i].key_len);
-		vm->vcpus = calloc(j - i, sizeof(*vm->vcpus));
-		if (!vm->group || !vm->vcpus)
-			goto oom;
-		vm_name(&c[i], live, vm->name, sizeof(vm->name));
-		for (size_t k = i; k < j; k++)
-			vm->vcpus[vm->nr_vcpus++] = (struct sbco_vm_vcpu){
-				.index = c[k].index, .tid = c[k].pid, .task = c[k].task};
-		vm_metrics(vm, s, o, alpha);
+		if (live || c[i].vm_group) {
+			nr = 1;
+			for (size_t k = i; k < j; k++)
+				vm_of[k - i] = 0;
+		} else {
+			nr = split_shared(c + i, j - i, vm_of, max_idx);
+		}
+		for (size_t v = 0; v < nr; v++)
+			if (add_vm(set, s, o, c + i, j - i, vm_of, v, live, alpha) < 0)
+				goto oom;
 		i = j;
 	}
+	free(vm_of);
+	free(max_idx);
 	free(c);
 	*ret = set;
 	return 0;
 oom:
+	free(vm_of);
+	free(max_idx);
 	free(c);
 	sbco_vm_set_free(set);
 	return -ENOMEM;
