@@ -496,13 +496,13 @@ int sbco_dump_parse(const char *text, size_t len, struct sbco_snapshot **ret_sna
 		if (!nl)
 			nl = end;
 		*nl = '\0';
-		if (nl > line && nl[-1] == '\r')
-			nl[-1] = '\0';
 		p.lineno++;
 		if (memchr(line, '\0', (size_t)(nl - line))) {
 			ret = fail(&p, "NUL byte in text");
 			break;
 		}
+		if (nl > line && nl[-1] == '\r')
+			nl[-1] = '\0';
 		ret = on_line(&p, line);
 		if (ret < 0)
 			break;

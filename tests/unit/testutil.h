@@ -5,6 +5,7 @@
 #ifndef SBCO_TESTUTIL_H
 #define SBCO_TESTUTIL_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
