@@ -93,8 +93,8 @@ static void print_text(const struct sbco_snapshot *s, const struct sbco_ordinate
 	printf("\n");
 	for (size_t ci = 0; ci < s->nr_cpus; ci++)
 		print_cpu(s, o, vm_of, ci, oo, idx);
-	printf("\n%-20s %5s %8s %7s %8s %10s %4s %9s %7s\n", "VM", "vCPUs", "runnable",
-	       "stacked", "distance", "dist(ms)", "Q", "threshold", "exceeds");
+	printf("\n%-20s %5s %8s %7s %8s %10s %4s %9s %7s\n", "VM", "vCPUs", "runnable", "stacked",
+	       "distance", "dist(ms)", "Q", "threshold", "exceeds");
 	for (size_t i = 0; i < vms->nr_vms; i++) {
 		const struct sbco_vm_stat *v = &vms->vms[i];
 
@@ -198,7 +198,8 @@ static int print_json(const struct sbco_snapshot *s, const struct sbco_ordinates
 		tasks = cJSON_AddArrayToObject(cj, "tasks");
 		for (uint32_t k = 0; k < c->nr_tasks; k++)
 			if (oo->all || o->task[c->first_task + k].runnable)
-				cJSON_AddItemToArray(tasks, task_json(s, o, vm_of, c->first_task + k));
+				cJSON_AddItemToArray(tasks,
+						     task_json(s, o, vm_of, c->first_task + k));
 		cJSON_AddItemToArray(cpus, cj);
 	}
 	arr = cJSON_AddArrayToObject(root, "vms");
@@ -229,8 +230,8 @@ int out_analyze(const char *text, size_t len, const struct sbco_patterns *pat,
 	r = sbco_ordinates_compute(s, &o);
 	if (r < 0)
 		goto out;
-	r = sbco_vms_analyze(s, o, pat, oo->live ? sbco_tgid_from_proc : NULL,
-			     (void *)oo->root, oo->alpha, &vms);
+	r = sbco_vms_analyze(s, o, pat, oo->live ? sbco_tgid_from_proc : NULL, (void *)oo->root,
+			     oo->alpha, &vms);
 	if (r < 0)
 		goto out;
 	vm_of = calloc(s->nr_tasks + 1, sizeof(*vm_of));

@@ -63,8 +63,10 @@ static int open_live(const char *root, char **buf, size_t *len, const char **wha
 		return -1;
 	}
 	if (fd == -EACCES || fd == -EPERM) {
-		fprintf(stderr, "sbcoctl: reading the scheduler dump is not permitted: %s "
-				"(run as root)\n", strerror(-fd));
+		fprintf(stderr,
+			"sbcoctl: reading the scheduler dump is not permitted: %s "
+			"(run as root)\n",
+			strerror(-fd));
 		return -1;
 	}
 	if (fd < 0) {
@@ -83,10 +85,13 @@ static int open_live(const char *root, char **buf, size_t *len, const char **wha
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},	 {"all", no_argument, NULL, 'a'},
-		{"alpha", required_argument, NULL, 'A'}, {"pattern", required_argument, NULL, 'p'},
-		{"root", required_argument, NULL, 'r'},	 {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"all", no_argument, NULL, 'a'},
+	    {"alpha", required_argument, NULL, 'A'},
+	    {"pattern", required_argument, NULL, 'p'},
+	    {"root", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct out_opts oo = {.alpha = 2.0 / 3.0};
 	struct sbco_patterns pat = {0};
@@ -115,7 +120,8 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			if (sbco_patterns_add(&pat, optarg) < 0) {
-				fprintf(stderr, "sbcoctl: --pattern '%s': empty or too many\n", optarg);
+				fprintf(stderr, "sbcoctl: --pattern '%s': empty or too many\n",
+					optarg);
 				return 2;
 			}
 			break;

@@ -87,10 +87,10 @@ static int add_cpu(struct parser *p, int32_t id)
 	s->cpus = arr;
 	c = &arr[s->nr_cpus++];
 	*c = (struct sbco_cpu){
-		.id = id,
-		.line = p->lineno,
-		.first_rq = (uint32_t)s->nr_rqs,
-		.first_task = (uint32_t)s->nr_tasks,
+	    .id = id,
+	    .line = p->lineno,
+	    .first_rq = (uint32_t)s->nr_rqs,
+	    .first_task = (uint32_t)s->nr_tasks,
 	};
 	return 0;
 }
@@ -287,9 +287,9 @@ static int on_cfs_line(struct parser *p, char *l)
 	s->rqs = arr;
 	r = &arr[s->nr_rqs++];
 	*r = (struct sbco_cfs_rq){
-		.path = path,
-		.cpu = (uint32_t)(c - s->cpus),
-		.line = p->lineno,
+	    .path = path,
+	    .cpu = (uint32_t)(c - s->cpus),
+	    .line = p->lineno,
 	};
 	for (char *e = path + strlen(path); e > path && is_blank(e[-1]);)
 		*--e = '\0';

@@ -143,7 +143,8 @@ static int read_state(const struct dump_table *t, const char *l, int comm_start,
 	if (t->state_w == 2) {
 		if (l[0] == '>' && l[1] == 'R')
 			r->current = true;
-		else if (l[0] != ' ' || !((l[1] >= 'A' && l[1] <= 'Z') || (l[1] >= 'a' && l[1] <= 'z')))
+		else if (l[0] != ' ' ||
+			 !((l[1] >= 'A' && l[1] <= 'Z') || (l[1] >= 'a' && l[1] <= 'z')))
 			return -ENOENT;
 		r->state = l[1];
 		r->have |= SBCO_HAVE_STATE;
@@ -187,8 +188,8 @@ static bool is_flag(const struct tok *t, char c)
 }
 
 /* Map the statistics block after prio: I* D* I* (old !SCHEDSTATS zeros, values, NUMA). */
-static int read_stats(const struct dump_table *t, bool eevdf, struct tok *tok, size_t n,
-		      size_t i, struct sbco_task *r, size_t *ret_next)
+static int read_stats(const struct dump_table *t, bool eevdf, struct tok *tok, size_t n, size_t i,
+		      struct sbco_task *r, size_t *ret_next)
 {
 	size_t lead = 0, ndec = 0, trail = 0, d0;
 	int64_t v[4] = {0}, x;
@@ -292,10 +293,10 @@ int dump_row_parse(struct dump_table *t, char *l, struct sbco_task *r)
 		if ((ret = tok_ns(&tok[i++], &r->slice_ns)) < 0 ||
 		    (ret = tok_ns(&tok[i++], &r->sum_exec_ns)) < 0)
 			return ret;
-		r->have |= SBCO_HAVE_ELIGIBLE | SBCO_HAVE_DEADLINE | SBCO_HAVE_SLICE |
-			   SBCO_HAVE_SUM_EXEC;
-		t->row_layout = t->hdr_layout == SBCO_LAYOUT_EEVDF ? SBCO_LAYOUT_EEVDF
-								   : SBCO_LAYOUT_EEVDF_OLD;
+		r->have |=
+		    SBCO_HAVE_ELIGIBLE | SBCO_HAVE_DEADLINE | SBCO_HAVE_SLICE | SBCO_HAVE_SUM_EXEC;
+		t->row_layout =
+		    t->hdr_layout == SBCO_LAYOUT_EEVDF ? SBCO_LAYOUT_EEVDF : SBCO_LAYOUT_EEVDF_OLD;
 	} else {
 		if (t->hdr_layout == SBCO_LAYOUT_EEVDF)
 			return ROW_E_SHAPE;

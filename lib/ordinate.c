@@ -33,10 +33,9 @@
 #include "util.h"
 
 static const int prio_to_weight[40] = {
-	88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916,
-	9548,  7620,  6100,  4904,  3906,  3121,  2501,  1991,  1586,  1277,
-	1024,  820,   655,   526,   423,   335,   272,   215,   172,   137,
-	110,   87,    70,    56,    45,    36,    29,    23,    18,    15,
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904,
+    3906,  3121,  2501,	 1991,	1586,  1277,  1024,  820,   655,   526,	  423,	335,  272,  215,
+    172,   137,	  110,	 87,	70,    56,    45,    36,    29,	   23,	  18,	15,
 };
 
 struct node {
@@ -219,12 +218,11 @@ static int pick_child(struct model *m, struct node *g)
 		double V = g->base + g->sum_wv / g->sum_w;
 
 		while (g->nr_pend && m->n[g->pend[0]].v <= V)
-			heap_push(m, g->elig, &g->nr_elig,
-				  heap_pop(m, g->pend, &g->nr_pend, false), true);
+			heap_push(m, g->elig, &g->nr_elig, heap_pop(m, g->pend, &g->nr_pend, false),
+				  true);
 	}
 	if (!g->nr_elig && g->nr_pend)
-		heap_push(m, g->elig, &g->nr_elig, heap_pop(m, g->pend, &g->nr_pend, false),
-			  true);
+		heap_push(m, g->elig, &g->nr_elig, heap_pop(m, g->pend, &g->nr_pend, false), true);
 	return heap_pop(m, g->elig, &g->nr_elig, true);
 }
 
@@ -255,8 +253,8 @@ static bool is_runnable(const struct sbco_task *t, bool onrq_only)
 static double default_slice(const struct sbco_snapshot *s)
 {
 	/* The kernel scales its defaults by 1 + ilog2(min(ncpus, 8)). */
-	double factor = 1 + floor(log2((double)(s->nr_cpus < 8 ? (s->nr_cpus ? s->nr_cpus : 1)
-								 : 8)));
+	double factor =
+	    1 + floor(log2((double)(s->nr_cpus < 8 ? (s->nr_cpus ? s->nr_cpus : 1) : 8)));
 
 	if (s->base_slice_ns > 0)
 		return (double)s->base_slice_ns;
@@ -284,11 +282,12 @@ static void finish_values(struct model *m, const struct sbco_snapshot *s, double
 		if (e->task >= 0) {
 			const struct sbco_task *t = &s->tasks[e->task];
 
-			e->slice = (t->have & SBCO_HAVE_SLICE) && t->slice_ns > 0 ? (double)t->slice_ns
-										   : dslice;
+			e->slice = (t->have & SBCO_HAVE_SLICE) && t->slice_ns > 0
+				       ? (double)t->slice_ns
+				       : dslice;
 			e->deadline = (t->have & SBCO_HAVE_DEADLINE)
-					      ? (double)t->deadline_ns
-					      : e->v + e->slice * 1024.0 / e->w;
+					  ? (double)t->deadline_ns
+					  : e->v + e->slice * 1024.0 / e->w;
 		} else {
 			if (isnan(e->v))
 				e->v = isnan(e->base) ? 0 : e->base; /* min child v, see below */
@@ -395,7 +394,7 @@ static void simulate(struct model *m, int cur, int nr_run, struct sbco_ordinates
 			i = pick_child(m, &m->n[i]);
 		if (o->task[m->n[i].task].ordinate < 0) {
 			o->task[m->n[i].task] = (struct sbco_ordinate){
-				.ordinate = order++, .runnable = true, .wait_ns = (int64_t)wall};
+			    .ordinate = order++, .runnable = true, .wait_ns = (int64_t)wall};
 			assigned++;
 		}
 		{
@@ -408,7 +407,7 @@ static void simulate(struct model *m, int cur, int nr_run, struct sbco_ordinates
 	for (int i = 1; i < m->nr && assigned < nr_run; i++) /* pick bound hit */
 		if (m->n[i].task >= 0 && o->task[m->n[i].task].ordinate < 0) {
 			o->task[m->n[i].task] = (struct sbco_ordinate){
-				.ordinate = order++, .runnable = true, .wait_ns = (int64_t)wall};
+			    .ordinate = order++, .runnable = true, .wait_ns = (int64_t)wall};
 			assigned++;
 		}
 }
@@ -450,8 +449,8 @@ static size_t model_size(const struct sbco_snapshot *s, const struct sbco_cpu *c
 	return need;
 }
 
-static int compute_cpu(struct model *m, const struct sbco_cpu *c, const bool *runnable,
-		       int nr_run, struct sbco_ordinates *o)
+static int compute_cpu(struct model *m, const struct sbco_cpu *c, const bool *runnable, int nr_run,
+		       struct sbco_ordinates *o)
 {
 	size_t need = model_size(m->s, c, runnable);
 	int cur, ret;

@@ -25,7 +25,8 @@ void sbco_set_log_fn(sbco_log_fn fn);
 enum sbco_dump_layout {
 	SBCO_LAYOUT_UNKNOWN = 0,
 	SBCO_LAYOUT_CFS_EXEC,  /* <= ~4.1: tree-key switches prio exec-runtime sum-exec sum-sleep */
-	SBCO_LAYOUT_CFS_WAIT,  /* ~4.2-6.5: tree-key switches prio wait-time sum-exec sum-sleep [block] */
+	SBCO_LAYOUT_CFS_WAIT,  /* ~4.2-6.5: tree-key switches prio wait-time sum-exec sum-sleep
+				  [block] */
 	SBCO_LAYOUT_EEVDF_OLD, /* 6.6-6.11: EEVDF columns under the old CFS header */
 	SBCO_LAYOUT_EEVDF,     /* 6.12+: vruntime eligible deadline [S] slice ... */
 };
@@ -47,16 +48,16 @@ enum {
 
 /* One row of a "runnable tasks:" table. Times are nanoseconds (the dump prints ms.ns). */
 struct sbco_task {
-	const char *comm;       /* NUL-terminated, leading blanks stripped; valid while the
+	const char *comm;	/* NUL-terminated, leading blanks stripped; valid while the
 				   snapshot lives */
 	const char *group_path; /* "" when not printed */
 	int32_t pid;
-	uint32_t cpu;      /* index into sbco_snapshot.cpus */
-	uint32_t line;     /* 1-based line number in the input */
-	uint32_t have;     /* SBCO_HAVE_* */
-	char state;        /* 'R', 'S', 'D', 'I', ...; '?' when the kernel prints no state */
-	bool current;      /* '>R' (4.14+) or the leading 'R' marker (older): rq->curr */
-	bool eligible;     /* EEVDF 'E' */
+	uint32_t cpu;	   /* index into sbco_snapshot.cpus */
+	uint32_t line;	   /* 1-based line number in the input */
+	uint32_t have;	   /* SBCO_HAVE_* */
+	char state;	   /* 'R', 'S', 'D', 'I', ...; '?' when the kernel prints no state */
+	bool current;	   /* '>R' (4.14+) or the leading 'R' marker (older): rq->curr */
+	bool eligible;	   /* EEVDF 'E' */
 	bool custom_slice; /* EEVDF 'S' flag (6.12+) */
 	int32_t prio;
 	int32_t node, numa_group;
@@ -85,7 +86,7 @@ enum {
 /* One cfs_rq[N]:<path> block. */
 struct sbco_cfs_rq {
 	const char *path; /* "" when the kernel printed no group path */
-	uint32_t cpu;     /* index into sbco_snapshot.cpus */
+	uint32_t cpu;	  /* index into sbco_snapshot.cpus */
 	uint32_t line;
 	uint32_t have; /* SBCO_RQ_* */
 	int64_t min_vruntime_ns, avg_vruntime_ns, zero_vruntime_ns, left_vruntime_ns;
@@ -117,23 +118,23 @@ struct sbco_cpu {
 };
 
 struct sbco_snapshot {
-	char *version;     /* "v0.11" or NULL */
-	char *release;     /* kernel release string or NULL */
+	char *version;			/* "v0.11" or NULL */
+	char *release;			/* kernel release string or NULL */
 	int kernel_major, kernel_minor; /* 0 when unknown */
-	int64_t base_slice_ns;      /* .sysctl_sched_base_slice (EEVDF), 0 if absent */
-	int64_t latency_ns;         /* .sysctl_sched_latency (CFS), 0 if absent */
-	int64_t min_granularity_ns; /* .sysctl_sched_min_granularity, 0 if absent */
+	int64_t base_slice_ns;		/* .sysctl_sched_base_slice (EEVDF), 0 if absent */
+	int64_t latency_ns;		/* .sysctl_sched_latency (CFS), 0 if absent */
+	int64_t min_granularity_ns;	/* .sysctl_sched_min_granularity, 0 if absent */
 	struct sbco_cpu *cpus;
 	size_t nr_cpus;
 	struct sbco_cfs_rq *rqs;
 	size_t nr_rqs;
 	struct sbco_task *tasks;
 	size_t nr_tasks;
-	uint32_t lines;          /* lines read */
-	uint32_t skipped_lines;  /* lines not understood and skipped */
-	uint32_t first_skipped;  /* line number of the first skipped line, 0 if none */
-	bool truncated;          /* input ended inside a row or without a final newline */
-	char *buf;               /* private: the copied input all strings point into */
+	uint32_t lines;		/* lines read */
+	uint32_t skipped_lines; /* lines not understood and skipped */
+	uint32_t first_skipped; /* line number of the first skipped line, 0 if none */
+	bool truncated;		/* input ended inside a row or without a final newline */
+	char *buf;		/* private: the copied input all strings point into */
 };
 
 /* Parse a scheduler debug dump (/sys/kernel/debug/sched/debug, /proc/sched_debug, or the
@@ -168,18 +169,18 @@ static inline const struct sbco_task *sbco_cpu_tasks(const struct sbco_snapshot 
 /* Per task: where the model expects it in its run queue's pick sequence. */
 struct sbco_ordinate {
 	int32_t ordinate; /* 0 = running now / next; -1 = not a runnable fair task */
-	bool runnable;    /* counted as a runnable fair task of its queue */
+	bool runnable;	  /* counted as a runnable fair task of its queue */
 	int64_t wait_ns;  /* estimated wall time until its first pick */
 };
 
 struct sbco_queue_stats {
 	uint32_t nr_runnable; /* runnable fair tasks (Q_size) */
-	uint32_t nr_rt;       /* runnable RT/DL tasks (prio < 100), which run first */
-	bool eevdf;           /* pick rule used */
+	uint32_t nr_rt;	      /* runnable RT/DL tasks (prio < 100), which run first */
+	bool eevdf;	      /* pick rule used */
 };
 
 struct sbco_ordinates {
-	struct sbco_ordinate *task; /* parallel to snapshot->tasks */
+	struct sbco_ordinate *task;   /* parallel to snapshot->tasks */
 	struct sbco_queue_stats *cpu; /* parallel to snapshot->cpus */
 	size_t nr_tasks, nr_cpus;
 };
@@ -218,22 +219,22 @@ int sbco_tgid_from_proc(void *root, int32_t tid);
 struct sbco_vm_vcpu {
 	int32_t index; /* vCPU number from the thread name, -1 if none */
 	int32_t tid;
-	size_t task;   /* index into snapshot->tasks */
+	size_t task; /* index into snapshot->tasks */
 };
 
 struct sbco_vm_stat {
 	char name[64];
-	int32_t tgid;         /* VMM pid, 0 when grouped by cgroup / pid runs */
-	char *group;          /* cgroup path the VM's vCPUs share (or ""), owned */
+	int32_t tgid; /* VMM pid, 0 when grouped by cgroup / pid runs */
+	char *group;  /* cgroup path the VM's vCPUs share (or ""), owned */
 	struct sbco_vm_vcpu *vcpus;
 	size_t nr_vcpus;
 	/* distance metrics over the VM's runnable vCPUs */
 	uint32_t nr_runnable;
-	bool stacked;            /* two runnable siblings on one run queue */
-	int32_t distance;        /* max - min ordinate; 0 with < 2 runnable */
-	int64_t distance_ns;     /* max - min estimated wait */
-	uint32_t q_size;         /* the longest queue holding one of its runnable vCPUs */
-	bool exceeds;            /* distance >= alpha * q_size, >= 2 runnable on >= 2 queues */
+	bool stacked;		 /* two runnable siblings on one run queue */
+	int32_t distance;	 /* max - min ordinate; 0 with < 2 runnable */
+	int64_t distance_ns;	 /* max - min estimated wait */
+	uint32_t q_size;	 /* the longest queue holding one of its runnable vCPUs */
+	bool exceeds;		 /* distance >= alpha * q_size, >= 2 runnable on >= 2 queues */
 	int32_t leader, laggard; /* index into vcpus[] of smallest/largest ordinate, -1 */
 };
 

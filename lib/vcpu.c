@@ -18,7 +18,7 @@
 #include "util.h"
 
 static const char *const default_globs[] = {
-	"CPU [0-9]*/KVM", "CPU [0-9]*/TCG", "qemu-kvm", "fc_vcpu [0-9]*", "vcpu[0-9]*",
+    "CPU [0-9]*/KVM", "CPU [0-9]*/TCG", "qemu-kvm", "fc_vcpu [0-9]*", "vcpu[0-9]*",
 };
 
 void sbco_patterns_clear(struct sbco_patterns *p)

@@ -115,7 +115,7 @@ static void vm_name(const struct cand *c, bool live, char *out, size_t len)
 		buf[n] = '\0';
 		if (strncmp(s, "machine-", 8) == 0)
 			s += 8;
-		for (char *r = s, *w = s; ; r++) { /* undo systemd's \x2d escaping */
+		for (char *r = s, *w = s;; r++) { /* undo systemd's \x2d escaping */
 			if (r[0] == '\\' && r[1] == 'x' && r[2] == '2' && r[3] == 'd') {
 				*w++ = '-';
 				r += 3;
@@ -268,7 +268,7 @@ static int add_vm(struct sbco_vm_set *set, const struct sbco_snapshot *s,
 	for (size_t k = 0; k < n; k++)
 		if (vm_of[k] == v)
 			vm->vcpus[vm->nr_vcpus++] = (struct sbco_vm_vcpu){
-				.index = c[k].index, .tid = c[k].pid, .task = c[k].task};
+			    .index = c[k].index, .tid = c[k].pid, .task = c[k].task};
 	vm_metrics(vm, s, o, alpha);
 	return 0;
 }

@@ -16,38 +16,34 @@ struct fixture_case {
 
 /* Row counts were cross-checked with an independent line counter over the same files. */
 static const struct fixture_case cases[] = {
-	{"01-2.6.28.10-sysrq-w-serial-linux-mm.txt", 4, 4, 0, 0, 0, SBCO_LAYOUT_CFS_EXEC,
-	 "2.6.28.10-v3500-1"},
-	{"02-2.6.32-16-generic-pae-sysrq-syslog-ubuntuforums.txt", 1, 1, 1, 1, 1,
-	 SBCO_LAYOUT_CFS_EXEC, "2.6.32-16-generic-pae"},
-	{"03-2.6.32-131.el6-proc-blog.txt", 1, 1, 1, 1, 1, SBCO_LAYOUT_CFS_EXEC,
-	 "2.6.32-131.0.15.el6.i686"},
-	{"05-2.6.39-rc4-noschedstats-proc-linux-mm.txt", 1, 19, 3, 1, 1, SBCO_LAYOUT_CFS_EXEC,
-	 "2.6.39-rc4-jupiter1-00187-g686c4cb-dirty"},
-	{"06-3.2.0-58-generic-proc-twaite-442proj2.txt", 8, 11, 1, 1, 1, SBCO_LAYOUT_CFS_EXEC,
-	 "3.2.0-58-generic"},
-	{"08-3.13.0-77-generic-proc-csm-csci442.txt", 8, 14, 368, 3, 3, SBCO_LAYOUT_CFS_EXEC,
-	 "3.13.0-77-generic"},
-	{"09-4.4.22-android-mtk-runnable-excerpt-blog.txt", 1, 0, 30, 0, 0, SBCO_LAYOUT_CFS_WAIT,
-	 NULL},
-	{"10-4.18.0-80.11.2.el8-proc-coreos-sosreport.txt", 2, 38, 227, 2, 3,
-	 SBCO_LAYOUT_CFS_WAIT, "4.18.0-80.11.2.el8_0.x86_64"},
-	{"12-5.10.0-10-amd64-proc-vivianchen04.txt", 2, 2, 151, 2, 3, SBCO_LAYOUT_CFS_WAIT,
-	 "5.10.0-10-amd64"},
-	{"14-5.1x-debugfs-cfs_rq-excerpt-martins3.txt", 1, 1, 0, 0, 0, SBCO_LAYOUT_UNKNOWN, NULL},
-	{"15-6.9-eevdf-runnable-excerpt-lkml.txt", 1, 0, 7, 0, 0, SBCO_LAYOUT_EEVDF_OLD, NULL},
-	{"17-6.12-eevdf-runnable-excerpt-lkml.txt", 1, 0, 5, 0, 0, SBCO_LAYOUT_EEVDF, NULL},
-	{"6.1-debian-guest-synthetic-vms.txt", 2, 2, 62, 2, 8, SBCO_LAYOUT_CFS_WAIT,
-	 "6.1.0-56-amd64"},
-	{"6.18-host-custom-slice.txt", 2, 5, 124, 2, 5, SBCO_LAYOUT_EEVDF, "6.18.44-fc-v782"},
-	{"6.18-host-synthetic-vms-hogs.txt", 2, 6, 132, 2, 12, SBCO_LAYOUT_EEVDF,
-	 "6.18.44-fc-v782"},
-	{"6.18-host-two-tcg-guests-cgroups-pinned-starvation.txt", 2, 15, 93, 2, 5,
-	 SBCO_LAYOUT_EEVDF, "6.18.44-fc-v782"},
-	{"sched-debug-6.12-tinyconfig-guest.txt", 2, 2, 33, 1, 1, SBCO_LAYOUT_EEVDF, "6.12.117"},
-	{"sched-debug-6.18-two-vms-tuned.txt", 2, 17, 117, 2, 5, SBCO_LAYOUT_EEVDF,
-	 "6.18.44-fc-v782"},
-	{"sched-debug-6.18-two-vms.txt", 2, 16, 117, 2, 5, SBCO_LAYOUT_EEVDF, "6.18.44-fc-v782"},
+    {"01-2.6.28.10-sysrq-w-serial-linux-mm.txt", 4, 4, 0, 0, 0, SBCO_LAYOUT_CFS_EXEC,
+     "2.6.28.10-v3500-1"},
+    {"02-2.6.32-16-generic-pae-sysrq-syslog-ubuntuforums.txt", 1, 1, 1, 1, 1, SBCO_LAYOUT_CFS_EXEC,
+     "2.6.32-16-generic-pae"},
+    {"03-2.6.32-131.el6-proc-blog.txt", 1, 1, 1, 1, 1, SBCO_LAYOUT_CFS_EXEC,
+     "2.6.32-131.0.15.el6.i686"},
+    {"05-2.6.39-rc4-noschedstats-proc-linux-mm.txt", 1, 19, 3, 1, 1, SBCO_LAYOUT_CFS_EXEC,
+     "2.6.39-rc4-jupiter1-00187-g686c4cb-dirty"},
+    {"06-3.2.0-58-generic-proc-twaite-442proj2.txt", 8, 11, 1, 1, 1, SBCO_LAYOUT_CFS_EXEC,
+     "3.2.0-58-generic"},
+    {"08-3.13.0-77-generic-proc-csm-csci442.txt", 8, 14, 368, 3, 3, SBCO_LAYOUT_CFS_EXEC,
+     "3.13.0-77-generic"},
+    {"09-4.4.22-android-mtk-runnable-excerpt-blog.txt", 1, 0, 30, 0, 0, SBCO_LAYOUT_CFS_WAIT, NULL},
+    {"10-4.18.0-80.11.2.el8-proc-coreos-sosreport.txt", 2, 38, 227, 2, 3, SBCO_LAYOUT_CFS_WAIT,
+     "4.18.0-80.11.2.el8_0.x86_64"},
+    {"12-5.10.0-10-amd64-proc-vivianchen04.txt", 2, 2, 151, 2, 3, SBCO_LAYOUT_CFS_WAIT,
+     "5.10.0-10-amd64"},
+    {"14-5.1x-debugfs-cfs_rq-excerpt-martins3.txt", 1, 1, 0, 0, 0, SBCO_LAYOUT_UNKNOWN, NULL},
+    {"15-6.9-eevdf-runnable-excerpt-lkml.txt", 1, 0, 7, 0, 0, SBCO_LAYOUT_EEVDF_OLD, NULL},
+    {"17-6.12-eevdf-runnable-excerpt-lkml.txt", 1, 0, 5, 0, 0, SBCO_LAYOUT_EEVDF, NULL},
+    {"6.1-debian-guest-synthetic-vms.txt", 2, 2, 62, 2, 8, SBCO_LAYOUT_CFS_WAIT, "6.1.0-56-amd64"},
+    {"6.18-host-custom-slice.txt", 2, 5, 124, 2, 5, SBCO_LAYOUT_EEVDF, "6.18.44-fc-v782"},
+    {"6.18-host-synthetic-vms-hogs.txt", 2, 6, 132, 2, 12, SBCO_LAYOUT_EEVDF, "6.18.44-fc-v782"},
+    {"6.18-host-two-tcg-guests-cgroups-pinned-starvation.txt", 2, 15, 93, 2, 5, SBCO_LAYOUT_EEVDF,
+     "6.18.44-fc-v782"},
+    {"sched-debug-6.12-tinyconfig-guest.txt", 2, 2, 33, 1, 1, SBCO_LAYOUT_EEVDF, "6.12.117"},
+    {"sched-debug-6.18-two-vms-tuned.txt", 2, 17, 117, 2, 5, SBCO_LAYOUT_EEVDF, "6.18.44-fc-v782"},
+    {"sched-debug-6.18-two-vms.txt", 2, 16, 117, 2, 5, SBCO_LAYOUT_EEVDF, "6.18.44-fc-v782"},
 };
 
 static void test_all_fixtures(void **state)
@@ -68,8 +64,8 @@ static void test_all_fixtures(void **state)
 			rows += s->cpus[c].nr_tasks;
 		if (s->nr_cpus != fc->cpus || s->nr_rqs != fc->rqs || s->nr_tasks != fc->tasks ||
 		    cur != fc->current || run != fc->running_state || rows != s->nr_tasks)
-			fail_msg("%s: cpus %zu rqs %zu tasks %zu current %u R %u rows %zu", fc->file,
-				 s->nr_cpus, s->nr_rqs, s->nr_tasks, cur, run, rows);
+			fail_msg("%s: cpus %zu rqs %zu tasks %zu current %u R %u rows %zu",
+				 fc->file, s->nr_cpus, s->nr_rqs, s->nr_tasks, cur, run, rows);
 		assert_int_equal(s->cpus[0].layout, fc->layout);
 		if (fc->release)
 			assert_string_equal(s->release, fc->release);
@@ -150,7 +146,8 @@ static void test_glued_comm_and_negative(void **state)
 
 static void test_old_kernels(void **state)
 {
-	struct sbco_snapshot *s = parse_fixture("02-2.6.32-16-generic-pae-sysrq-syslog-ubuntuforums.txt");
+	struct sbco_snapshot *s =
+	    parse_fixture("02-2.6.32-16-generic-pae-sysrq-syslog-ubuntuforums.txt");
 	const struct sbco_task *t = find_pid(s, 316);
 
 	(void)state;
@@ -242,15 +239,16 @@ static void test_truncated_and_nul(void **state)
 
 static void test_prefixes_and_crlf(void **state)
 {
-	const char *txt = "> [  401.429454][    T0] cpu#3, 999.999 MHz\r\n"
-			  "> [  401.429454][    T0]   .curr->pid : 42\r\n"
-			  "> [  401.429455][    T0] runnable tasks:\r\n"
-			  "> [  401.429455][    T0]  S            task   PID       vruntime   eligible"
-			  "    deadline             slice          sum-exec      switches  prio\r\n"
-			  "> [  401.429456][    T0] --------------------------------------------\r\n"
-			  "> [  401.429456][    T0] >R       CPU 0/KVM    42      5.000000   N"
-			  "       6.000000 S         0.300000      1.000000         3     125"
-			  "         0.000000         0.000000         0.000000        /a b/c\r\n";
+	const char *txt =
+	    "> [  401.429454][    T0] cpu#3, 999.999 MHz\r\n"
+	    "> [  401.429454][    T0]   .curr->pid : 42\r\n"
+	    "> [  401.429455][    T0] runnable tasks:\r\n"
+	    "> [  401.429455][    T0]  S            task   PID       vruntime   eligible"
+	    "    deadline             slice          sum-exec      switches  prio\r\n"
+	    "> [  401.429456][    T0] --------------------------------------------\r\n"
+	    "> [  401.429456][    T0] >R       CPU 0/KVM    42      5.000000   N"
+	    "       6.000000 S         0.300000      1.000000         3     125"
+	    "         0.000000         0.000000         0.000000        /a b/c\r\n";
 	struct sbco_snapshot *s = parse_text(txt);
 	const struct sbco_task *t = find_pid(s, 42);
 
@@ -295,15 +293,15 @@ static void test_numbers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_all_fixtures),
-		cmocka_unit_test(test_eevdf_row_values),
-		cmocka_unit_test(test_custom_slice),
-		cmocka_unit_test(test_glued_comm_and_negative),
-		cmocka_unit_test(test_old_kernels),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_truncated_and_nul),
-		cmocka_unit_test(test_prefixes_and_crlf),
-		cmocka_unit_test(test_numbers),
+	    cmocka_unit_test(test_all_fixtures),
+	    cmocka_unit_test(test_eevdf_row_values),
+	    cmocka_unit_test(test_custom_slice),
+	    cmocka_unit_test(test_glued_comm_and_negative),
+	    cmocka_unit_test(test_old_kernels),
+	    cmocka_unit_test(test_malformed),
+	    cmocka_unit_test(test_truncated_and_nul),
+	    cmocka_unit_test(test_prefixes_and_crlf),
+	    cmocka_unit_test(test_numbers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,27 +9,29 @@
 
 #define CFS_HDR                                                                                    \
 	"runnable tasks:\n"                                                                        \
-	"            task   PID         tree-key  switches  prio     exec-runtime         sum-exec" \
+	"            task   PID         tree-key  switches  prio     exec-runtime         "        \
+	"sum-exec"                                                                                 \
 	"        sum-sleep\n"                                                                      \
 	"----------------------------------------------------------------------------------------" \
 	"------------------\n"
 
-#define WAIT_HDR                                                                                  \
-	"runnable tasks:\n"                                                                       \
+#define WAIT_HDR                                                                                   \
+	"runnable tasks:\n"                                                                        \
 	" S            task   PID         tree-key  switches  prio     wait-time             sum-" \
-	"exec        sum-sleep\n"                                                                 \
+	"exec        sum-sleep\n"                                                                  \
 	"---------------------------------------------------------------------------------------"  \
 	"----------------------\n"
 
 #define EEVDF_HDR                                                                                  \
 	"runnable tasks:\n"                                                                        \
-	" S            task   PID       vruntime   eligible    deadline             slice          " \
-	"sum-exec      switches  prio         wait-time        sum-sleep       sum-block  node   "   \
+	" S            task   PID       vruntime   eligible    deadline             slice        " \
+	"  "                                                                                       \
+	"sum-exec      switches  prio         wait-time        sum-sleep       sum-block  node   " \
 	"group-id  group-path\n"                                                                   \
 	"--------------------------------------------------------------------------------------\n"
 
 static size_t cat(char *buf, size_t cap, size_t at, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 static size_t cat(char *buf, size_t cap, size_t at, const char *fmt, ...)
 {
 	va_list ap;
@@ -51,8 +53,8 @@ static int32_t ord_of(const struct sbco_snapshot *s, const struct sbco_ordinates
 static void test_fig3a(void **state)
 {
 	static const char *const key[8] = {"5556.399127", "5556.620530", "5556.792013",
-					    "5557.007206", "5557.192115", "5557.198289",
-					    "5559.010627", "5560.140783"};
+					   "5557.007206", "5557.192115", "5557.198289",
+					   "5559.010627", "5560.140783"};
 	static const int row_order[8] = {5, 2, 7, 0, 3, 6, 1, 4};
 	char buf[8192];
 	size_t at = 0;
@@ -61,17 +63,17 @@ static void test_fig3a(void **state)
 	int64_t last_wait = -1;
 
 	(void)state;
-	at = cat(buf, sizeof(buf), at, "Sched Debug Version: v0.09, 2.6.32-fig3a #1\n"
-				       "  .sysctl_sched_latency : 5.000000\n"
-				       "  .sysctl_sched_min_granularity : 1.000000\n"
-				       "cpu#0, 2000.000 MHz\n  .nr_running : 8\n  .curr->pid : 0\n"
-				       "cfs_rq[0]:/\n  .nr_running : 8\n  .load : 8192\n" CFS_HDR);
+	at = cat(buf, sizeof(buf), at,
+		 "Sched Debug Version: v0.09, 2.6.32-fig3a #1\n"
+		 "  .sysctl_sched_latency : 5.000000\n"
+		 "  .sysctl_sched_min_granularity : 1.000000\n"
+		 "cpu#0, 2000.000 MHz\n  .nr_running : 8\n  .curr->pid : 0\n"
+		 "cfs_rq[0]:/\n  .nr_running : 8\n  .load : 8192\n" CFS_HDR);
 	for (int i = 0; i < 8; i++) {
 		int k = row_order[i];
 
-		at = cat(buf, sizeof(buf), at,
-			 " %15s %5d %16s %9d %5d %16s %16s %16s /\n", "qemu-kvm", 1000 + k, key[k],
-			 10, 120, key[k], "1.000000", "0.000000");
+		at = cat(buf, sizeof(buf), at, " %15s %5d %16s %9d %5d %16s %16s %16s /\n",
+			 "qemu-kvm", 1000 + k, key[k], 10, 120, key[k], "1.000000", "0.000000");
 	}
 	s = parse_text(buf);
 	assert_int_equal(sbco_ordinates_compute(s, &o), 0);
@@ -108,12 +110,12 @@ static void test_eevdf_pick(void **state)
 
 	(void)state;
 	at = cat(buf, sizeof(buf), 0, "cpu#0\n  .nr_running : 3\n" EEVDF_HDR);
-	at = eevdf_row(buf, sizeof(buf), at, false, 1, "100.000000", 'E', "110.000000",
-		       "10.000000", 120, "/");
-	at = eevdf_row(buf, sizeof(buf), at, false, 2, "101.000000", 'E', "102.000000",
-		       "1.000000", 120, "/");
-	eevdf_row(buf, sizeof(buf), at, false, 3, "103.000000", 'N', "104.000000", "1.000000",
-		  120, "/");
+	at = eevdf_row(buf, sizeof(buf), at, false, 1, "100.000000", 'E', "110.000000", "10.000000",
+		       120, "/");
+	at = eevdf_row(buf, sizeof(buf), at, false, 2, "101.000000", 'E', "102.000000", "1.000000",
+		       120, "/");
+	eevdf_row(buf, sizeof(buf), at, false, 3, "103.000000", 'N', "104.000000", "1.000000", 120,
+		  "/");
 	s = parse_text(buf);
 	assert_int_equal(sbco_ordinates_compute(s, &o), 0);
 	assert_true(o->cpu[0].eevdf);
@@ -136,12 +138,11 @@ static void test_current_and_rt(void **state)
 
 	(void)state;
 	at = cat(buf, sizeof(buf), 0, "cpu#0\n" EEVDF_HDR);
-	at = eevdf_row(buf, sizeof(buf), at, false, 1, "100.000000", 'E', "101.000000",
-		       "1.000000", 120, "/");
-	at = eevdf_row(buf, sizeof(buf), at, true, 2, "105.000000", 'N', "106.000000",
-		       "1.000000", 120, "/");
-	eevdf_row(buf, sizeof(buf), at, false, 3, "0.000000", 'E', "0.000000", "1.000000", 49,
-		  "/");
+	at = eevdf_row(buf, sizeof(buf), at, false, 1, "100.000000", 'E', "101.000000", "1.000000",
+		       120, "/");
+	at = eevdf_row(buf, sizeof(buf), at, true, 2, "105.000000", 'N', "106.000000", "1.000000",
+		       120, "/");
+	eevdf_row(buf, sizeof(buf), at, false, 3, "0.000000", 'E', "0.000000", "1.000000", 49, "/");
 	s = parse_text(buf);
 	assert_int_equal(sbco_ordinates_compute(s, &o), 0);
 	assert_int_equal(ord_of(s, o, 2), 0);
@@ -173,14 +174,12 @@ static void test_hierarchy(void **state)
 			 "  .se->load.weight : 1048576\n"
 			 "cfs_rq[0]:/\n  .nr_running : 2\n  .load : 2097152\n" WAIT_HDR,
 			 g2v[round]);
-		at = cat(buf, sizeof(buf), at,
-			 " R %15s %5d %16s %9d %5d %16s %16s %16s 0 0 /g1\n", "t1", 1, "10.000000",
-			 1, 120, "0.000000", "1.000000", "0.000000");
-		at = cat(buf, sizeof(buf), at,
-			 " R %15s %5d %16s %9d %5d %16s %16s %16s 0 0 /g1\n", "t2", 2, "20.000000",
-			 1, 120, "0.000000", "1.000000", "0.000000");
-		cat(buf, sizeof(buf), at, " R %15s %5d %16s %9d %5d %16s %16s %16s 0 0 /g2\n",
-		    "t3", 3, "30.000000", 1, 120, "0.000000", "1.000000", "0.000000");
+		at = cat(buf, sizeof(buf), at, " R %15s %5d %16s %9d %5d %16s %16s %16s 0 0 /g1\n",
+			 "t1", 1, "10.000000", 1, 120, "0.000000", "1.000000", "0.000000");
+		at = cat(buf, sizeof(buf), at, " R %15s %5d %16s %9d %5d %16s %16s %16s 0 0 /g1\n",
+			 "t2", 2, "20.000000", 1, 120, "0.000000", "1.000000", "0.000000");
+		cat(buf, sizeof(buf), at, " R %15s %5d %16s %9d %5d %16s %16s %16s 0 0 /g2\n", "t3",
+		    3, "30.000000", 1, 120, "0.000000", "1.000000", "0.000000");
 		s = parse_text(buf);
 		assert_int_equal(sbco_ordinates_compute(s, &o), 0);
 		if (round == 0) {
@@ -200,9 +199,12 @@ static void test_hierarchy(void **state)
 static void test_fixtures_consistent(void **state)
 {
 	static const char *const files[] = {
-		"6.18-host-synthetic-vms-hogs.txt", "sched-debug-6.18-two-vms-tuned.txt",
-		"6.1-debian-guest-synthetic-vms.txt", "10-4.18.0-80.11.2.el8-proc-coreos-sosreport.txt",
-		"08-3.13.0-77-generic-proc-csm-csci442.txt", "6.18-host-two-tcg-guests-cgroups-pinned-starvation.txt"};
+	    "6.18-host-synthetic-vms-hogs.txt",
+	    "sched-debug-6.18-two-vms-tuned.txt",
+	    "6.1-debian-guest-synthetic-vms.txt",
+	    "10-4.18.0-80.11.2.el8-proc-coreos-sosreport.txt",
+	    "08-3.13.0-77-generic-proc-csm-csci442.txt",
+	    "6.18-host-two-tcg-guests-cgroups-pinned-starvation.txt"};
 
 	(void)state;
 	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
@@ -225,7 +227,8 @@ static void test_fixtures_consistent(void **state)
 				assert_false(seen[a->ordinate]);
 				seen[a->ordinate] = 1;
 				for (uint32_t j = 0; j < cpu->nr_tasks; j++) {
-					const struct sbco_ordinate *b = &o->task[cpu->first_task + j];
+					const struct sbco_ordinate *b =
+					    &o->task[cpu->first_task + j];
 
 					if (b->runnable && b->ordinate > a->ordinate)
 						assert_true(b->wait_ns >= a->wait_ns);
@@ -258,12 +261,12 @@ static void test_old_runnable_rules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fig3a),
-		cmocka_unit_test(test_eevdf_pick),
-		cmocka_unit_test(test_current_and_rt),
-		cmocka_unit_test(test_hierarchy),
-		cmocka_unit_test(test_fixtures_consistent),
-		cmocka_unit_test(test_old_runnable_rules),
+	    cmocka_unit_test(test_fig3a),
+	    cmocka_unit_test(test_eevdf_pick),
+	    cmocka_unit_test(test_current_and_rt),
+	    cmocka_unit_test(test_hierarchy),
+	    cmocka_unit_test(test_fixtures_consistent),
+	    cmocka_unit_test(test_old_runnable_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,9 +12,9 @@ static void test_patterns(void **state)
 		bool match;
 		int index;
 	} cases[] = {
-		{"CPU 0/KVM", true, 0},	  {"CPU 12/TCG", true, 12}, {"qemu-kvm", true, -1},
-		{"fc_vcpu 3", true, 3},	  {"vcpu7", true, 7},	    {"CPU 0/KVMx", false, 0},
-		{"kworker/0:1", false, 0}, {"CPU /KVM", false, 0},  {"", false, 0},
+	    {"CPU 0/KVM", true, 0},    {"CPU 12/TCG", true, 12}, {"qemu-kvm", true, -1},
+	    {"fc_vcpu 3", true, 3},    {"vcpu7", true, 7},	 {"CPU 0/KVMx", false, 0},
+	    {"kworker/0:1", false, 0}, {"CPU /KVM", false, 0},	 {"", false, 0},
 	};
 	struct sbco_patterns p = {0};
 	int idx;
@@ -67,7 +67,8 @@ static void test_libvirt_grouping(void **state)
 {
 	struct sbco_snapshot *s;
 	struct sbco_ordinates *o;
-	struct sbco_vm_set *set = analyze("sched-debug-6.18-two-vms.txt", NULL, NULL, 2.0 / 3, &s, &o);
+	struct sbco_vm_set *set =
+	    analyze("sched-debug-6.18-two-vms.txt", NULL, NULL, 2.0 / 3, &s, &o);
 	const struct sbco_vm_stat *tb1, *tb2;
 
 	(void)state;
@@ -150,24 +151,24 @@ static void test_by_process(void **state)
 static void test_threshold(void **state)
 {
 	static const char dump[] =
-		"cpu#0\nrunnable tasks:\n"
-		" S            task   PID       vruntime   eligible    deadline             slice"
-		"          sum-exec      switches  prio         wait-time        sum-sleep       sum-"
-		"block  node   group-id  group-path\n-----------------------------\n"
-		">R       CPU 0/KVM    10     1.000000   E     2.000000   1.000000   1.000000   1   120"
-		"   0.000000   0.000000   0.000000   0      0        /vm\n"
-		"cpu#1\nrunnable tasks:\n"
-		" S            task   PID       vruntime   eligible    deadline             slice"
-		"          sum-exec      switches  prio         wait-time        sum-sleep       sum-"
-		"block  node   group-id  group-path\n-----------------------------\n"
-		">R             hog    20     1.000000   E     2.000000   1.000000   1.000000   1   120"
-		"   0.000000   0.000000   0.000000   0      0        /\n"
-		" R             hog    21     1.100000   E     2.100000   1.000000   1.000000   1   120"
-		"   0.000000   0.000000   0.000000   0      0        /\n"
-		" R             hog    22     1.200000   E     2.200000   1.000000   1.000000   1   120"
-		"   0.000000   0.000000   0.000000   0      0        /\n"
-		" R       CPU 1/KVM    11     9.000000   N    10.000000   1.000000   1.000000   1   120"
-		"   0.000000   0.000000   0.000000   0      0        /vm\n";
+	    "cpu#0\nrunnable tasks:\n"
+	    " S            task   PID       vruntime   eligible    deadline             slice"
+	    "          sum-exec      switches  prio         wait-time        sum-sleep       sum-"
+	    "block  node   group-id  group-path\n-----------------------------\n"
+	    ">R       CPU 0/KVM    10     1.000000   E     2.000000   1.000000   1.000000   1   120"
+	    "   0.000000   0.000000   0.000000   0      0        /vm\n"
+	    "cpu#1\nrunnable tasks:\n"
+	    " S            task   PID       vruntime   eligible    deadline             slice"
+	    "          sum-exec      switches  prio         wait-time        sum-sleep       sum-"
+	    "block  node   group-id  group-path\n-----------------------------\n"
+	    ">R             hog    20     1.000000   E     2.000000   1.000000   1.000000   1   120"
+	    "   0.000000   0.000000   0.000000   0      0        /\n"
+	    " R             hog    21     1.100000   E     2.100000   1.000000   1.000000   1   120"
+	    "   0.000000   0.000000   0.000000   0      0        /\n"
+	    " R             hog    22     1.200000   E     2.200000   1.000000   1.000000   1   120"
+	    "   0.000000   0.000000   0.000000   0      0        /\n"
+	    " R       CPU 1/KVM    11     9.000000   N    10.000000   1.000000   1.000000   1   120"
+	    "   0.000000   0.000000   0.000000   0      0        /vm\n";
 	struct sbco_snapshot *s = parse_text(dump);
 	struct sbco_ordinates *o;
 	struct sbco_patterns p = {0};
@@ -226,9 +227,9 @@ static void test_dump_open_live(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_patterns),	 cmocka_unit_test(test_libvirt_grouping),
-		cmocka_unit_test(test_shared_group_split), cmocka_unit_test(test_by_process),
-		cmocka_unit_test(test_threshold),	 cmocka_unit_test(test_dump_open_live),
+	    cmocka_unit_test(test_patterns),	       cmocka_unit_test(test_libvirt_grouping),
+	    cmocka_unit_test(test_shared_group_split), cmocka_unit_test(test_by_process),
+	    cmocka_unit_test(test_threshold),	       cmocka_unit_test(test_dump_open_live),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
