@@ -45,6 +45,8 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
+.SECONDARY:
+
 .PHONY: all deps check check-build asan run bench fuzz fuzz-short install uninstall clean \
 	format format-check man
 

@@ -77,6 +77,7 @@ else
 	SKIPS="$SKIPS
 valgrind: SKIP: valgrind not installed"
 fi
+suite format-check make --no-print-directory format-check
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	suite "$(basename "$t" .sh)" sh "$t" "$B"

@@ -170,7 +170,7 @@ int main(void)
 	for (int i = 0; i < NR_VCPU + NR_HOG; i++) {
 		args[i].i = i;
 		if (i < NR_VCPU)
-			snprintf(args[i].name, sizeof(args[i].name), "CPU %d/KVM", i);
+			snprintf(args[i].name, sizeof(args[i].name), "CPU %d/KVM", i % 10);
 		else
 			snprintf(args[i].name, sizeof(args[i].name), "hog");
 		pthread_create(&th[i], NULL, spin, &args[i]);
