@@ -57,6 +57,7 @@ struct model {
 	int nr, cap;
 	int *children; /* child lists, then heap storage */
 	int *slots;    /* hash: path -> node index + 1 */
+	int *rq_slots; /* hash: path -> cfs_rq index + 1 */
 	size_t nr_slots;
 	bool eevdf, scaled;
 	double period_ns; /* CFS T_p */
@@ -103,17 +104,34 @@ static double task_weight(const struct sbco_task *t)
 	return 1024;
 }
 
-static const struct sbco_cfs_rq *find_rq(const struct sbco_snapshot *s, const struct sbco_cpu *c,
-					 const char *path, size_t len)
+/* This CPU's cfs_rq blocks by path, in a second open-addressing table (rq index + 1). */
+static void index_rqs(struct model *m, const struct sbco_cpu *c)
 {
-	/* Typical queues have a handful of blocks; a linear scan over this CPU's is fine. */
-	for (uint32_t i = 0; i < c->nr_rqs; i++) {
-		const struct sbco_cfs_rq *r = &s->rqs[c->first_rq + i];
+	memset(m->rq_slots, 0, m->nr_slots * sizeof(*m->rq_slots));
+	for (uint32_t k = 0; k < c->nr_rqs; k++) {
+		const char *p = m->s->rqs[c->first_rq + k].path;
+		size_t n = strlen(p), i = hash_path(p, n) & (m->nr_slots - 1);
 
-		if (strlen(r->path) == len && memcmp(r->path, path, len) == 0)
-			return r;
+		while (m->rq_slots[i])
+			i = (i + 1) & (m->nr_slots - 1);
+		m->rq_slots[i] = (int)(c->first_rq + k) + 1;
 	}
-	return NULL;
+}
+
+static const struct sbco_cfs_rq *find_rq(const struct model *m, const char *path, size_t len)
+{
+	size_t i = hash_path(path, len) & (m->nr_slots - 1);
+
+	for (;; i = (i + 1) & (m->nr_slots - 1)) {
+		int k = m->rq_slots[i];
+		const struct sbco_cfs_rq *r;
+
+		if (!k)
+			return NULL;
+		r = &m->s->rqs[k - 1];
+		if (strncmp(r->path, path, len) == 0 && r->path[len] == '\0')
+			return r; /* the first block of a path wins, as the kernel prints one */
+	}
 }
 
 /* The group node for path[0..len), created with its ancestors. "" and "/" are the root. */
@@ -141,7 +159,7 @@ static int group_node(struct model *m, const struct sbco_cpu *c, const char *pat
 		return id;
 	slot = slot_of(m, path, len); /* the recursion may have moved things along */
 	*slot = id + 1;
-	rq = find_rq(m->s, c, path, len);
+	rq = find_rq(m, path, len);
 	m->n[id].w = 1024;
 	m->n[id].v = NAN;
 	if (rq && (rq->have & SBCO_RQ_SE_WEIGHT))
@@ -314,6 +332,7 @@ static int build_cpu(struct model *m, const struct sbco_cpu *c, const bool *runn
 
 	m->nr = 0;
 	memset(m->slots, 0, m->nr_slots * sizeof(*m->slots));
+	index_rqs(m, c);
 	new_node(m, -1, -1, "", 0);
 	m->n[0].v = 0;
 	for (uint32_t k = 0; k < c->nr_tasks; k++) {
@@ -435,7 +454,7 @@ static bool weights_scaled(const struct sbco_snapshot *s)
 static size_t model_size(const struct sbco_snapshot *s, const struct sbco_cpu *c,
 			 const bool *runnable)
 {
-	size_t need = 1;
+	size_t need = 1 + c->nr_rqs;
 
 	for (uint32_t k = 0; k < c->nr_tasks; k++) {
 		const struct sbco_task *t = &s->tasks[c->first_task + k];
@@ -463,10 +482,12 @@ static int compute_cpu(struct model *m, const struct sbco_cpu *c, const bool *ru
 		free(m->n);
 		free(m->children);
 		free(m->slots);
+		free(m->rq_slots);
 		m->n = malloc(need * sizeof(*m->n));
 		m->children = malloc(2 * need * sizeof(*m->children));
 		m->slots = malloc(slots * sizeof(*m->slots));
-		if (!m->n || !m->children || !m->slots)
+		m->rq_slots = malloc(slots * sizeof(*m->rq_slots));
+		if (!m->n || !m->children || !m->slots || !m->rq_slots)
 			return -ENOMEM;
 		m->cap = (int)need;
 		m->nr_slots = slots;
@@ -534,6 +555,7 @@ out:
 	free(m.n);
 	free(m.children);
 	free(m.slots);
+	free(m.rq_slots);
 	free(runnable);
 	if (r < 0) {
 		sbco_ordinates_free(o);
