@@ -16,6 +16,7 @@
 
 #include "output.h"
 #include "sbco.h"
+#include "vms.h"
 
 #define MAX_DUMP (256u << 20)
 
@@ -24,13 +25,17 @@ static int usage(FILE *f)
 	fprintf(f, "Usage: sbcoctl [OPTIONS] VERB [ARGS]\n\n"
 		   "Verbs:\n"
 		   "  analyze [FILE|-]   analyze a saved scheduler dump (default: stdin)\n"
-		   "  snapshot           analyze the live host's dump (root, debugfs mounted)\n\n"
+		   "  snapshot           analyze the live host's dump (root, debugfs mounted)\n"
+		   "  vms                list VMs and vCPUs (libvirt and /proc), no daemon needed\n\n"
 		   "Options:\n"
 		   "  -j, --json          JSON output\n"
 		   "  -a, --all           list every task, not only runnable fair tasks\n"
 		   "  -A, --alpha A       distance threshold factor, 0 < A <= 1 (default 0.667)\n"
 		   "  -p, --pattern GLOB  vCPU thread-name glob (repeatable; replaces defaults)\n"
-		   "  -r, --root DIR      host root for snapshot (default /)\n"
+		   "  -r, --root DIR      host root for snapshot and vms (default /)\n"
+		   "  -u, --uri URI       libvirt URI for vms (default qemu:///system)\n"
+		   "      --no-libvirt    vms: /proc scan only\n"
+		   "      --qmp           vms: vCPU thread ids from QMP (taints the domain)\n"
 		   "  -h, --help          this help\n");
 	return f == stderr ? 2 : 0;
 }
@@ -91,9 +96,13 @@ int main(int argc, char **argv)
 	    {"pattern", required_argument, NULL, 'p'},
 	    {"root", required_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"uri", required_argument, NULL, 'u'},
+	    {"no-libvirt", no_argument, NULL, 'L'},
+	    {"qmp", no_argument, NULL, 'Q'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct out_opts oo = {.alpha = 2.0 / 3.0};
+	struct vms_opts vo = {0};
 	struct sbco_patterns pat = {0};
 	const char *root = "/", *what = NULL, *verb;
 	char *buf = NULL, *end, err[256];
@@ -101,7 +110,7 @@ int main(int argc, char **argv)
 	bool live;
 	int c, r, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "jaA:p:r:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jaA:p:r:u:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			oo.json = true;
@@ -128,6 +137,15 @@ int main(int argc, char **argv)
 		case 'r':
 			root = optarg;
 			break;
+		case 'u':
+			vo.uri = optarg;
+			break;
+		case 'L':
+			vo.no_libvirt = true;
+			break;
+		case 'Q':
+			vo.qmp = true;
+			break;
 		case 'h':
 			return usage(stdout);
 		default:
@@ -152,8 +170,17 @@ int main(int argc, char **argv)
 		live = true;
 		if (open_live(root, &buf, &len, &what) < 0)
 			goto out;
+	} else if (!strcmp(verb, "vms")) {
+		if (optind != argc)
+			return usage(stderr);
+		if (pat.n == 0 && sbco_patterns_default(&pat) < 0)
+			goto out;
+		vo.json = oo.json;
+		vo.root = root;
+		ret = vms_list(&pat, &vo) < 0 ? 1 : 0;
+		goto out;
 	} else {
-		fprintf(stderr, "sbcoctl: unknown verb '%s' (analyze, snapshot)\n", verb);
+		fprintf(stderr, "sbcoctl: unknown verb '%s' (analyze, snapshot, vms)\n", verb);
 		return 2;
 	}
 	if (pat.n == 0 && sbco_patterns_default(&pat) < 0)

@@ -254,6 +254,141 @@ int sbco_vms_analyze(const struct sbco_snapshot *snap, const struct sbco_ordinat
 		     double alpha, struct sbco_vm_set **ret);
 struct sbco_vm_set *sbco_vm_set_free(struct sbco_vm_set *set);
 
+
+/* ---------------------------------------------------------------- CPU sets */
+
+#define SBCO_MAX_CPUS 1024
+#define SBCO_CPUSET_WORDS (SBCO_MAX_CPUS / 64)
+
+struct sbco_cpuset {
+	uint64_t w[SBCO_CPUSET_WORDS];
+};
+
+/* Parse a kernel CPU list ("0-3,8,10-11", as in Cpus_allowed_list or cpuset.cpus; "" is the
+ * empty set). Returns 0, -EINVAL for malformed text, -ERANGE for CPUs >= SBCO_MAX_CPUS. */
+int sbco_cpuset_parse(const char *s, struct sbco_cpuset *ret);
+/* Format as a CPU list into buf; returns the length or -ENOBUFS. */
+int sbco_cpuset_format(const struct sbco_cpuset *c, char *buf, size_t len);
+int sbco_cpuset_count(const struct sbco_cpuset *c);
+bool sbco_cpuset_equal(const struct sbco_cpuset *a, const struct sbco_cpuset *b);
+static inline bool sbco_cpuset_has(const struct sbco_cpuset *c, unsigned cpu)
+{
+	return cpu < SBCO_MAX_CPUS && (c->w[cpu / 64] >> (cpu % 64)) & 1;
+}
+static inline void sbco_cpuset_add(struct sbco_cpuset *c, unsigned cpu)
+{
+	if (cpu < SBCO_MAX_CPUS)
+		c->w[cpu / 64] |= 1ull << (cpu % 64);
+}
+
+/* ---------------------------------------------------------------- VM model */
+
+enum sbco_backend {
+	SBCO_BACKEND_PROC = 0, /* found by vCPU thread names in /proc */
+	SBCO_BACKEND_LIBVIRT,
+};
+
+struct sbco_vcpu {
+	int32_t index;  /* vCPU number */
+	int32_t tid;    /* host thread id, 0 when unknown (vCPU offline / not started) */
+	int32_t cpu;    /* CPU it last ran on, -1 unknown */
+	struct sbco_cpuset affinity;
+	char *cgroup;   /* cpu controller cgroup path ("/machine/.../vcpu0"), owned, may be "" */
+	bool pinned;    /* the operator restricted this vCPU (vcpupin, cpuset, affinity) */
+};
+
+struct sbco_vm {
+	char *name;     /* owned */
+	char uuid[37];  /* "" when unknown */
+	enum sbco_backend backend;
+	int32_t pid;    /* VMM process id, 0 unknown */
+	int32_t domid;  /* libvirt domain id, -1 otherwise */
+	struct sbco_vcpu *vcpus;
+	size_t nr_vcpus;
+	bool pinned;    /* any operator pinning: <vcpupin>, <vcpu cpuset=>, <cputune>, a cpuset
+			   or affinity narrower than the online CPUs */
+	char *pin_reason; /* what made it pinned, owned, NULL if not */
+};
+
+struct sbco_vm_list {
+	struct sbco_vm *vms;
+	size_t nr;
+};
+
+void sbco_vm_clear(struct sbco_vm *vm);
+struct sbco_vm_list *sbco_vm_list_free(struct sbco_vm_list *l);
+/* Deep copy of vm appended to l. Returns 0 or -ENOMEM. */
+int sbco_vm_list_add(struct sbco_vm_list *l, const struct sbco_vm *vm);
+/* Find by pid (>0) or uuid; NULL when absent. */
+const struct sbco_vm *sbco_vm_list_find_pid(const struct sbco_vm_list *l, int32_t pid);
+/* Merge: every VM of libvirt, then those of proc whose pid libvirt does not know (libvirt
+ * wins for the domains it manages). Returns a new list in *ret, or -ENOMEM. */
+int sbco_vm_list_merge(const struct sbco_vm_list *libvirt, const struct sbco_vm_list *proc,
+		       struct sbco_vm_list **ret);
+
+/* ---------------------------------------------------------------- process backend */
+
+struct sbco_proc_scan_stats {
+	uint32_t processes, threads, vcpus;
+	uint32_t vanished; /* processes or threads that exited during the scan */
+};
+
+/* Scan root/proc ("/" or a fake root) for threads whose comm matches pat, grouped by
+ * process into VMs (backend PROC), reading each vCPU's CPU, affinity and cpu cgroup and each
+ * VMM's name/uuid from its command line (QEMU -name/-uuid, Firecracker --id). Threads and
+ * processes that exit mid-scan are skipped and counted. A VM is pinned when one of its
+ * vCPUs may run on fewer CPUs than root/sys/devices/system/cpu/online lists.
+ * Returns 0 and *ret, -ENOENT when root/proc cannot be read, -ENOMEM. */
+int sbco_proc_scan(const char *root, const struct sbco_patterns *pat, struct sbco_vm_list **ret,
+		   struct sbco_proc_scan_stats *ret_stats);
+
+/* Online CPUs of root/sys/devices/system/cpu/online. Returns 0 or -errno. */
+int sbco_cpus_online(const char *root, struct sbco_cpuset *ret);
+
+
+/* Describe one thread of process pid below root: last CPU, affinity and cpu cgroup into v
+ * (v->tid must be set; v->cgroup is allocated). Returns 0, -ENOENT if it exited, -ENOMEM. */
+int sbco_proc_describe_thread(const char *root, int32_t pid, struct sbco_vcpu *v);
+
+/* ---------------------------------------------------------------- libvirt backend */
+
+struct sbco_libvirt;
+
+struct sbco_libvirt_opts {
+	const char *uri;                 /* NULL: "qemu:///system" */
+	const char *root;                /* host root for /proc reads, NULL: "/" */
+	const struct sbco_patterns *pat; /* vCPU thread names (QEMU's "CPU N/KVM|TCG") */
+	bool use_qmp; /* map vCPU -> tid with QMP query-cpus-fast (taints the domain as
+			 custom-monitor) instead of the QEMU process's thread names */
+	int keepalive_interval_s, keepalive_count; /* 0: 5 s, 3 */
+};
+
+struct sbco_libvirt_stats {
+	uint64_t events;        /* domain events received */
+	uint64_t full_scans;    /* list-all-domains rediscoveries (connects) */
+	uint64_t refreshes;     /* single-domain rediscoveries triggered by events */
+	uint64_t connects, disconnects, connect_failures;
+};
+
+/* Create the backend: registers libvirt's default event loop (once per process) on its own
+ * thread, and tries to connect. Not being able to connect is not an error: the backend
+ * retries with backoff from sbco_libvirt_process(). Returns 0 and *ret, -ENOMEM, -EIO. */
+int sbco_libvirt_new(const struct sbco_libvirt_opts *o, struct sbco_libvirt **ret);
+struct sbco_libvirt *sbco_libvirt_free(struct sbco_libvirt *lv);
+/* A descriptor that becomes readable when events are pending (poll it, then call process). */
+int sbco_libvirt_fd(const struct sbco_libvirt *lv);
+/* Handle pending events, reconnect when due, refresh what changed. now_ns: CLOCK_MONOTONIC.
+ * Returns 1 when the VM list changed, 0 when not, -ENOMEM. */
+int sbco_libvirt_process(struct sbco_libvirt *lv, uint64_t now_ns);
+/* CLOCK_MONOTONIC ns of the next reconnect attempt, or UINT64_MAX when connected. */
+uint64_t sbco_libvirt_next_ns(const struct sbco_libvirt *lv);
+bool sbco_libvirt_connected(const struct sbco_libvirt *lv);
+/* The current VMs (backend LIBVIRT); valid until the next process()/free(). */
+const struct sbco_vm_list *sbco_libvirt_vms(const struct sbco_libvirt *lv);
+void sbco_libvirt_get_stats(const struct sbco_libvirt *lv, struct sbco_libvirt_stats *ret);
+/* The last connection or libvirt error, for logging ("" when none). */
+const char *sbco_libvirt_last_error(const struct sbco_libvirt *lv);
+
 /* ---------------------------------------------------------------- helpers */
 
 /* Strict unsigned parse of a decimal string: the whole string, no sign, no overflow.

@@ -1,0 +1,417 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The libvirt backend of VM discovery: one connection, kept alive (virConnectSetKeepAlive),
+ * watched by a close callback, re-established with exponential backoff, and domain events
+ * (lifecycle, tunable, device added/removed) so that steady state needs no polling.
+ *
+ * Threads: libvirt's default event loop runs on a thread of its own (one per process);
+ * its callbacks only record which domains changed, under a mutex, and wake the owner
+ * through an eventfd. All libvirt calls that describe domains and all changes to the VM
+ * list happen in sbco_libvirt_process(), on the owner's thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <libvirt/virterror.h>
+
+#include "libvirt_internal.h"
+#include "sbco.h"
+
+#define BACKOFF_MIN_NS 250000000ull
+#define BACKOFF_MAX_NS 30000000000ull
+#define MAX_DIRTY 256
+
+struct sbco_libvirt {
+	char *uri, *root;
+	const struct sbco_patterns *pat;
+	bool use_qmp;
+	int ka_interval, ka_count;
+	virConnectPtr conn;
+	int cb_ids[4];
+	int efd;
+	uint64_t next_ns, backoff_ns;
+	struct sbco_vm_list vms;
+	struct sbco_libvirt_stats st;
+	char err[256];
+	/* written by the event thread, under lock */
+	pthread_mutex_t lock;
+	bool closed;
+	bool rescan;
+	char dirty[MAX_DIRTY][VIR_UUID_STRING_BUFLEN];
+	size_t nr_dirty;
+	uint64_t events;
+};
+
+static pthread_once_t loop_once = PTHREAD_ONCE_INIT;
+static int loop_ok;
+
+static void *loop_main(void *arg)
+{
+	(void)arg;
+	for (;;)
+		if (virEventRunDefaultImpl() < 0)
+			usleep(100000); /* never spin on a broken loop */
+	return NULL;
+}
+
+static void ignore_errors(void *userdata, virErrorPtr e)
+{
+	(void)userdata;
+	(void)e; /* lib never prints; errors are fetched with virGetLastErrorMessage() */
+}
+
+static void loop_start(void)
+{
+	pthread_t t;
+	pthread_attr_t a;
+
+	virSetErrorFunc(NULL, ignore_errors);
+	if (virInitialize() < 0 || virEventRegisterDefaultImpl() < 0)
+		return;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	loop_ok = pthread_create(&t, &a, loop_main, NULL) == 0;
+	pthread_attr_destroy(&a);
+}
+
+static void wake(struct sbco_libvirt *lv)
+{
+	uint64_t one = 1;
+
+	if (write(lv->efd, &one, sizeof(one)) < 0) {
+		/* counter saturated: the owner is already woken */
+	}
+}
+
+static void mark_dirty(struct sbco_libvirt *lv, virDomainPtr dom)
+{
+	char uuid[VIR_UUID_STRING_BUFLEN];
+
+	if (virDomainGetUUIDString(dom, uuid) < 0)
+		return;
+	pthread_mutex_lock(&lv->lock);
+	lv->events++;
+	if (lv->nr_dirty == MAX_DIRTY)
+		lv->rescan = true;
+	else
+		memcpy(lv->dirty[lv->nr_dirty++], uuid, sizeof(uuid));
+	pthread_mutex_unlock(&lv->lock);
+	wake(lv);
+}
+
+static int on_lifecycle(virConnectPtr c, virDomainPtr dom, int event, int detail, void *opaque)
+{
+	(void)c;
+	(void)event;
+	(void)detail;
+	mark_dirty(opaque, dom);
+	return 0;
+}
+
+static void on_tunable(virConnectPtr c, virDomainPtr dom, virTypedParameterPtr p, int n,
+		       void *opaque)
+{
+	(void)c;
+	(void)p;
+	(void)n;
+	mark_dirty(opaque, dom);
+}
+
+static void on_device(virConnectPtr c, virDomainPtr dom, const char *alias, void *opaque)
+{
+	(void)c;
+	(void)alias;
+	mark_dirty(opaque, dom);
+}
+
+static void on_close(virConnectPtr c, int reason, void *opaque)
+{
+	struct sbco_libvirt *lv = opaque;
+
+	(void)c;
+	(void)reason;
+	pthread_mutex_lock(&lv->lock);
+	lv->closed = true;
+	pthread_mutex_unlock(&lv->lock);
+	wake(lv);
+}
+
+static void set_err(struct sbco_libvirt *lv, const char *what)
+{
+	const char *m = virGetLastErrorMessage();
+
+	snprintf(lv->err, sizeof(lv->err), "%s: %s", what, m ? m : "unknown error");
+}
+
+static void drop_connection(struct sbco_libvirt *lv)
+{
+	if (!lv->conn)
+		return;
+	for (int i = 0; i < 4; i++)
+		if (lv->cb_ids[i] >= 0)
+			virConnectDomainEventDeregisterAny(lv->conn, lv->cb_ids[i]);
+	virConnectUnregisterCloseCallback(lv->conn, on_close);
+	virConnectClose(lv->conn);
+	lv->conn = NULL;
+	for (int i = 0; i < 4; i++)
+		lv->cb_ids[i] = -1;
+	lv->st.disconnects++;
+}
+
+static void list_clear(struct sbco_vm_list *l)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		sbco_vm_clear(&l->vms[i]);
+	l->nr = 0;
+}
+
+static void list_remove(struct sbco_vm_list *l, const char *uuid)
+{
+	for (size_t i = 0; i < l->nr; i++)
+		if (!strcmp(l->vms[i].uuid, uuid)) {
+			sbco_vm_clear(&l->vms[i]);
+			memmove(&l->vms[i], &l->vms[i + 1], (l->nr - i - 1) * sizeof(*l->vms));
+			l->nr--;
+			return;
+		}
+}
+
+/* (Re)describe one domain: replace, add, or remove it when it no longer runs. */
+static int refresh(struct sbco_libvirt *lv, virDomainPtr dom, const char *uuid)
+{
+	struct sbco_vm vm;
+	int r;
+
+	r = dom ? lv_describe_domain(dom, lv->root, lv->pat, lv->use_qmp, &vm) : -ENOENT;
+	list_remove(&lv->vms, uuid);
+	if (r == 0)
+		r = sbco_vm_list_add(&lv->vms, &vm);
+	else if (r == -ENOENT || r == -EIO)
+		r = 0; /* gone, or gone while we looked: the next event corrects us */
+	sbco_vm_clear(&vm);
+	return r;
+}
+
+static int full_scan(struct sbco_libvirt *lv)
+{
+	virDomainPtr *doms = NULL;
+	int n, r = 0;
+
+	n = virConnectListAllDomains(lv->conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+	if (n < 0) {
+		set_err(lv, "listing domains");
+		return -EIO;
+	}
+	list_clear(&lv->vms);
+	for (int i = 0; i < n; i++) {
+		char uuid[VIR_UUID_STRING_BUFLEN];
+
+		if (r == 0 && virDomainGetUUIDString(doms[i], uuid) == 0)
+			r = refresh(lv, doms[i], uuid);
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	lv->st.full_scans++;
+	return r;
+}
+
+static int try_connect(struct sbco_libvirt *lv, uint64_t now_ns)
+{
+	virConnectPtr c = virConnectOpen(lv->uri);
+
+	if (!c)
+		c = virConnectOpenReadOnly(lv->uri);
+	if (!c) {
+		set_err(lv, "connecting");
+		goto fail;
+	}
+	lv->conn = c;
+	pthread_mutex_lock(&lv->lock);
+	lv->closed = false;
+	lv->nr_dirty = 0;
+	lv->rescan = false;
+	pthread_mutex_unlock(&lv->lock);
+	if (virConnectSetKeepAlive(c, lv->ka_interval, (unsigned)lv->ka_count) < 0 ||
+	    virConnectRegisterCloseCallback(c, on_close, lv, NULL) < 0) {
+		set_err(lv, "setting up keepalive");
+		goto fail_conn;
+	}
+	lv->cb_ids[0] = virConnectDomainEventRegisterAny(
+		c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv,
+		NULL);
+	lv->cb_ids[1] = virConnectDomainEventRegisterAny(
+		c, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE, VIR_DOMAIN_EVENT_CALLBACK(on_tunable), lv, NULL);
+	lv->cb_ids[2] = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+							 VIR_DOMAIN_EVENT_CALLBACK(on_device), lv,
+							 NULL);
+	lv->cb_ids[3] = virConnectDomainEventRegisterAny(
+		c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_device),
+		lv, NULL);
+	if (lv->cb_ids[0] < 0) {
+		set_err(lv, "registering lifecycle events");
+		goto fail_conn;
+	}
+	lv->st.connects++;
+	lv->backoff_ns = 0;
+	lv->next_ns = UINT64_MAX;
+	lv->err[0] = '\0';
+	return full_scan(lv) == -ENOMEM ? -ENOMEM : 1;
+fail_conn:
+	drop_connection(lv);
+	lv->st.disconnects--; /* never was connected */
+fail:
+	lv->st.connect_failures++;
+	lv->backoff_ns = lv->backoff_ns ? lv->backoff_ns * 2 : BACKOFF_MIN_NS;
+	if (lv->backoff_ns > BACKOFF_MAX_NS)
+		lv->backoff_ns = BACKOFF_MAX_NS;
+	lv->next_ns = now_ns + lv->backoff_ns;
+	return 0;
+}
+
+int sbco_libvirt_process(struct sbco_libvirt *lv, uint64_t now_ns)
+{
+	char (*dirty)[VIR_UUID_STRING_BUFLEN] = NULL;
+	size_t nr_dirty;
+	bool closed, rescan;
+	uint64_t cnt;
+	int r = 0, changed = 0;
+
+	if (read(lv->efd, &cnt, sizeof(cnt)) < 0) {
+		/* EAGAIN: nothing pending; process anyway (reconnect timer) */
+	}
+	pthread_mutex_lock(&lv->lock);
+	closed = lv->closed;
+	rescan = lv->rescan;
+	nr_dirty = lv->nr_dirty;
+	if (nr_dirty) {
+		dirty = malloc(nr_dirty * sizeof(*dirty));
+		if (dirty)
+			memcpy(dirty, lv->dirty, nr_dirty * sizeof(*dirty));
+		else
+			rescan = true;
+	}
+	lv->st.events = lv->events;
+	lv->closed = lv->rescan = false;
+	lv->nr_dirty = 0;
+	pthread_mutex_unlock(&lv->lock);
+
+	if (closed && lv->conn) {
+		/* libvirtd went away; its QEMUs keep running, so keep the last known VMs
+		 * until a new connection says otherwise */
+		snprintf(lv->err, sizeof(lv->err), "connection to '%s' closed", lv->uri);
+		drop_connection(lv);
+		lv->backoff_ns = 0;
+		lv->next_ns = now_ns;
+	}
+	if (!lv->conn && now_ns >= lv->next_ns) {
+		r = try_connect(lv, now_ns);
+		changed = r > 0;
+		rescan = false; /* a connect did a full scan */
+		nr_dirty = 0;
+	}
+	if (lv->conn && r >= 0 && rescan) {
+		r = full_scan(lv);
+		changed = 1;
+	} else if (lv->conn && r >= 0) {
+		for (size_t i = 0; i < nr_dirty && r >= 0; i++) {
+			virDomainPtr dom = virDomainLookupByUUIDString(lv->conn, dirty[i]);
+
+			r = refresh(lv, dom, dirty[i]);
+			if (dom)
+				virDomainFree(dom);
+			lv->st.refreshes++;
+			changed = 1;
+		}
+	}
+	free(dirty);
+	if (r == -EIO)
+		r = 0; /* reported through sbco_libvirt_last_error(); retried on the next event */
+	return r < 0 ? r : changed;
+}
+
+int sbco_libvirt_new(const struct sbco_libvirt_opts *o, struct sbco_libvirt **ret)
+{
+	struct sbco_libvirt *lv;
+
+	if (!o || !o->pat || !ret)
+		return -EINVAL;
+	pthread_once(&loop_once, loop_start);
+	if (!loop_ok)
+		return -EIO;
+	lv = calloc(1, sizeof(*lv));
+	if (!lv)
+		return -ENOMEM;
+	lv->uri = strdup(o->uri ? o->uri : "qemu:///system");
+	lv->root = strdup(o->root ? o->root : "/");
+	lv->pat = o->pat;
+	lv->use_qmp = o->use_qmp;
+	lv->ka_interval = o->keepalive_interval_s > 0 ? o->keepalive_interval_s : 5;
+	lv->ka_count = o->keepalive_count > 0 ? o->keepalive_count : 3;
+	for (int i = 0; i < 4; i++)
+		lv->cb_ids[i] = -1;
+	lv->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pthread_mutex_init(&lv->lock, NULL);
+	if (!lv->uri || !lv->root || lv->efd < 0) {
+		sbco_libvirt_free(lv);
+		return -ENOMEM;
+	}
+	lv->next_ns = 0;
+	if (sbco_libvirt_process(lv, 0) < 0) {
+		sbco_libvirt_free(lv);
+		return -ENOMEM;
+	}
+	*ret = lv;
+	return 0;
+}
+
+struct sbco_libvirt *sbco_libvirt_free(struct sbco_libvirt *lv)
+{
+	if (!lv)
+		return NULL;
+	drop_connection(lv);
+	list_clear(&lv->vms);
+	free(lv->vms.vms);
+	if (lv->efd >= 0)
+		close(lv->efd);
+	pthread_mutex_destroy(&lv->lock);
+	free(lv->uri);
+	free(lv->root);
+	free(lv);
+	return NULL;
+}
+
+int sbco_libvirt_fd(const struct sbco_libvirt *lv)
+{
+	return lv->efd;
+}
+
+uint64_t sbco_libvirt_next_ns(const struct sbco_libvirt *lv)
+{
+	return lv->conn ? UINT64_MAX : lv->next_ns;
+}
+
+bool sbco_libvirt_connected(const struct sbco_libvirt *lv)
+{
+	return lv->conn != NULL;
+}
+
+const struct sbco_vm_list *sbco_libvirt_vms(const struct sbco_libvirt *lv)
+{
+	return &lv->vms;
+}
+
+void sbco_libvirt_get_stats(const struct sbco_libvirt *lv, struct sbco_libvirt_stats *ret)
+{
+	*ret = lv->st;
+}
+
+const char *sbco_libvirt_last_error(const struct sbco_libvirt *lv)
+{
+	return lv->err;
+}

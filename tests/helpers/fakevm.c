@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A synthetic VM for tests and benchmarks: a process whose threads are named like a VMM's
+ * vCPU threads ("CPU 0/KVM", ...), spinning or sleeping, with a QEMU-like command line so
+ * discovery can name it. Options:
+ *   -name guest=NAME,...   VM name (as QEMU's -name)      -uuid UUID   (as QEMU's -uuid)
+ *   -smp N                 vCPU threads (default 2)       -fmt FMT     name format, "%d" = index
+ *   -mode spin|sleep       what vCPU threads do            -time S      exit after S seconds
+ *   -churn                 one more thread that keeps starting and ending short-lived
+ *                          vCPU-named threads (index 90+), to race discovery scans
+ * Prints "ready PID" and the thread ids on stdout once all threads are named. Every loop is
+ * bounded by -time (default 60 s).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static atomic_bool stop;
+static const char *fmt = "CPU %d/KVM";
+static int spin_mode = 1;
+static atomic_int named;
+
+struct vcpu {
+	pthread_t th;
+	int index;
+	pid_t tid;
+};
+
+static void *vcpu_main(void *p)
+{
+	struct vcpu *v = p;
+	char name[16];
+	volatile unsigned long x = 0;
+
+	{ /* fmt with "%d" replaced by the index; not a printf format from the user */
+		const char *d = strstr(fmt, "%d");
+		int pre = d ? (int)(d - fmt) : (int)strlen(fmt);
+
+		snprintf(name, sizeof(name), "%.*s%d%s", pre, fmt, v->index, d ? d + 2 : "");
+		if (!d)
+			snprintf(name, sizeof(name), "%s", fmt);
+	}
+	pthread_setname_np(pthread_self(), name);
+	v->tid = (pid_t)syscall(SYS_gettid);
+	atomic_fetch_add(&named, 1);
+	while (!atomic_load(&stop)) {
+		if (spin_mode)
+			x++;
+		else
+			usleep(100000);
+	}
+	return NULL;
+}
+
+static void *churn_main(void *p)
+{
+	(void)p;
+	while (!atomic_load(&stop)) {
+		struct vcpu v = {.index = 90 + rand() % 9};
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, vcpu_main, &v) == 0) {
+			usleep(200);
+			atomic_store(&stop, atomic_load(&stop)); /* keep the compiler honest */
+			pthread_cancel(t);
+			pthread_join(t, NULL);
+		}
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	int n = 2, secs = 60, churn = 0;
+	struct vcpu *v;
+	pthread_t ct;
+	struct timespec end, now;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "-churn")) {
+			churn = 1;
+			continue;
+		}
+		if (!val) {
+			fprintf(stderr, "fakevm: %s needs a value\n", a);
+			return 2;
+		}
+		if (!strcmp(a, "-smp"))
+			n = (int)strtol(val, NULL, 10);
+		else if (!strcmp(a, "-time"))
+			secs = (int)strtol(val, NULL, 10);
+		else if (!strcmp(a, "-fmt"))
+			fmt = val;
+		else if (!strcmp(a, "-mode"))
+			spin_mode = !strcmp(val, "spin");
+		else if (strcmp(a, "-name") && strcmp(a, "-uuid")) {
+			fprintf(stderr, "fakevm: unknown option '%s'\n", a);
+			return 2;
+		}
+		i++;
+	}
+	if (n < 1 || n > 512 || secs < 1) {
+		fprintf(stderr, "fakevm: bad -smp or -time\n");
+		return 2;
+	}
+	v = calloc((size_t)n, sizeof(*v));
+	if (!v)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		v[i].index = i;
+		if (pthread_create(&v[i].th, NULL, vcpu_main, &v[i]) != 0)
+			return 1;
+	}
+	for (int i = 0; i < 500 && atomic_load(&named) < n; i++)
+		usleep(10000);
+	printf("ready %d", getpid());
+	for (int i = 0; i < n; i++)
+		printf(" %d", v[i].tid);
+	printf("\n");
+	fflush(stdout);
+	if (churn)
+		pthread_create(&ct, NULL, churn_main, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += secs;
+	do {
+		usleep(50000);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+	} while (now.tv_sec < end.tv_sec || (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
+	atomic_store(&stop, true);
+	if (churn)
+		pthread_join(ct, NULL);
+	for (int i = 0; i < n; i++)
+		pthread_join(v[i].th, NULL);
+	free(v);
+	return 0;
+}
