@@ -106,7 +106,7 @@ int vms_list(const struct sbco_patterns *pat, const struct vms_opts *o)
 		else
 			virt = sbco_libvirt_vms(lv);
 	}
-	r = sbco_proc_scan(o->root, pat, &proc, NULL);
+	r = sbco_proc_scan(o->root, pat, NULL, SBCO_SCAN_CPU, &proc, NULL);
 	if (r < 0) {
 		fprintf(stderr, "sbcoctl: scanning %s/proc failed: %s\n", o->root, strerror(-r));
 		goto out;

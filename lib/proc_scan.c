@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,22 +149,68 @@ static int cmp_vcpu(const void *a, const void *b)
 	return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
+struct scan_ctx {
+	int procfd;
+	bool real_root; /* "/": syscalls may stand in for file reads */
+	unsigned flags;
+	const struct sbco_vm_list *prev;
+	struct sbco_proc_scan_stats st;
+};
+
+static bool affinity_syscall(int32_t tid, struct sbco_cpuset *ret)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(tid, sizeof(set), &set) < 0)
+		return false;
+	memset(ret, 0, sizeof(*ret));
+	for (unsigned c = 0; c < CPU_SETSIZE && c < SBCO_MAX_CPUS; c++)
+		if (CPU_ISSET(c, &set))
+			sbco_cpuset_add(ret, c);
+	return true;
+}
+
+static const char *prev_cgroup(const struct sbco_vm_list *prev, int32_t pid, int32_t tid)
+{
+	const struct sbco_vm *vm = prev ? sbco_vm_list_find_pid(prev, pid) : NULL;
+
+	for (size_t i = 0; vm && i < vm->nr_vcpus; i++)
+		if (vm->vcpus[i].tid == tid && vm->vcpus[i].cgroup)
+			return vm->vcpus[i].cgroup;
+	return NULL;
+}
+
 /* Fill in CPU, affinity and cgroup of one vCPU thread. Returns 0 or -ENOENT if it exited. */
-static int describe_vcpu(int procfd, int32_t pid, struct sbco_vcpu *v)
+static int describe_vcpu(const struct scan_ctx *x, int32_t pid, struct sbco_vcpu *v)
 {
 	char path[64], buf[4096];
+	const char *cg;
 
-	snprintf(path, sizeof(path), "%d/task/%d/stat", pid, v->tid);
-	if (read_at(procfd, path, buf, sizeof(buf)) < 0)
-		return -ENOENT;
-	v->cpu = stat_cpu(buf);
-	snprintf(path, sizeof(path), "%d/task/%d/status", pid, v->tid);
-	if (read_at(procfd, path, buf, sizeof(buf)) < 0 || !allowed_list(buf, &v->affinity))
-		return -ENOENT;
-	snprintf(path, sizeof(path), "%d/task/%d/cgroup", pid, v->tid);
-	if (read_at(procfd, path, buf, sizeof(buf)) < 0)
-		return -ENOENT;
-	v->cgroup = cpu_cgroup(buf);
+	v->cpu = -1;
+	if (x->flags & SBCO_SCAN_CPU) {
+		snprintf(path, sizeof(path), "%d/task/%d/stat", pid, v->tid);
+		if (read_at(x->procfd, path, buf, sizeof(buf)) < 0)
+			return -ENOENT;
+		v->cpu = stat_cpu(buf);
+	}
+	if (x->real_root) {
+		if (!affinity_syscall(v->tid, &v->affinity))
+			return -ENOENT;
+	} else {
+		snprintf(path, sizeof(path), "%d/task/%d/status", pid, v->tid);
+		if (read_at(x->procfd, path, buf, sizeof(buf)) < 0 ||
+		    !allowed_list(buf, &v->affinity))
+			return -ENOENT;
+	}
+	cg = prev_cgroup(x->prev, pid, v->tid);
+	if (cg) {
+		v->cgroup = strdup(cg);
+	} else {
+		snprintf(path, sizeof(path), "%d/task/%d/cgroup", pid, v->tid);
+		if (read_at(x->procfd, path, buf, sizeof(buf)) < 0)
+			return -ENOENT;
+		v->cgroup = cpu_cgroup(buf);
+	}
 	return v->cgroup ? 0 : -ENOMEM;
 }
 
@@ -176,7 +223,7 @@ int sbco_proc_describe_thread(const char *root, int32_t pid, struct sbco_vcpu *v
 	procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)
 		return -ENOENT;
-	r = describe_vcpu(procfd, pid, v);
+	r = describe_vcpu(&(struct scan_ctx){.procfd = procfd, .flags = SBCO_SCAN_CPU}, pid, v);
 	close(procfd);
 	return r;
 }
@@ -257,8 +304,8 @@ static int scan_process(int procfd, int32_t pid, const struct sbco_patterns *pat
 }
 
 /* Build the VM of one process from its vCPU threads (v is consumed). */
-static int add_process(struct sbco_vm_list *l, int procfd, int32_t pid, struct sbco_vcpu *v,
-		       size_t n, const struct sbco_cpuset *online, struct sbco_proc_scan_stats *st)
+static int add_process(struct sbco_vm_list *l, struct scan_ctx *x, int32_t pid,
+		       struct sbco_vcpu *v, size_t n, const struct sbco_cpuset *online)
 {
 	struct sbco_vm vm = {.backend = SBCO_BACKEND_PROC, .pid = pid, .domid = -1};
 	char name[128];
@@ -266,11 +313,11 @@ static int add_process(struct sbco_vm_list *l, int procfd, int32_t pid, struct s
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
-		r = describe_vcpu(procfd, pid, &v[i]);
+		r = describe_vcpu(x, pid, &v[i]);
 		if (r == -ENOMEM)
 			goto out;
 		if (r < 0) {
-			st->vanished++;
+			x->st.vanished++;
 			continue;
 		}
 		if (sbco_cpuset_count(online) > 0 && !sbco_cpuset_equal(&v[i].affinity, online))
@@ -288,11 +335,19 @@ static int add_process(struct sbco_vm_list *l, int procfd, int32_t pid, struct s
 			vm.pin_reason = strdup("vCPU affinity narrower than the online CPUs");
 			break;
 		}
-	identify(procfd, &vm, name, sizeof(name));
+	if (prev_cgroup(x->prev, pid, v[0].tid)) {
+		/* same process as last scan (pid and a vCPU tid match): same command line */
+		const struct sbco_vm *p = sbco_vm_list_find_pid(x->prev, pid);
+
+		snprintf(name, sizeof(name), "%s", p->name);
+		memcpy(vm.uuid, p->uuid, sizeof(vm.uuid));
+	} else {
+		identify(x->procfd, &vm, name, sizeof(name));
+	}
 	vm.name = name;
 	vm.vcpus = v;
 	vm.nr_vcpus = w;
-	st->vcpus += (uint32_t)w;
+	x->st.vcpus += (uint32_t)w;
 	r = sbco_vm_list_add(l, &vm);
 	free(vm.pin_reason);
 out:
@@ -302,30 +357,32 @@ out:
 	return r;
 }
 
-int sbco_proc_scan(const char *root, const struct sbco_patterns *pat, struct sbco_vm_list **ret,
+int sbco_proc_scan(const char *root, const struct sbco_patterns *pat,
+		   const struct sbco_vm_list *prev, unsigned flags, struct sbco_vm_list **ret,
 		   struct sbco_proc_scan_stats *ret_stats)
 {
-	struct sbco_proc_scan_stats st = {0};
+	struct scan_ctx x = {.flags = flags, .prev = prev};
 	struct sbco_cpuset online = {{0}};
 	struct sbco_vm_list *l;
 	char path[4096];
 	struct dirent *de;
 	DIR *d;
-	int procfd, r = 0;
+	int r = 0;
 
 	if (!pat || !ret)
 		return -EINVAL;
-	snprintf(path, sizeof(path), "%s/proc", root && strcmp(root, "/") ? root : "");
-	procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (procfd < 0)
+	x.real_root = !root || !strcmp(root, "/") || !*root;
+	snprintf(path, sizeof(path), "%s/proc", x.real_root ? "" : root);
+	x.procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (x.procfd < 0)
 		return -ENOENT;
-	d = fdopendir(procfd);
+	d = fdopendir(x.procfd);
 	l = calloc(1, sizeof(*l));
 	if (!d || !l) {
 		if (d)
 			closedir(d);
 		else
-			close(procfd);
+			close(x.procfd);
 		free(l);
 		return -ENOMEM;
 	}
@@ -338,10 +395,10 @@ int sbco_proc_scan(const char *root, const struct sbco_patterns *pat, struct sbc
 		if (!is_pid_name(de->d_name) || sbco_parse_u64(de->d_name, &pid) < 0 ||
 		    pid > INT32_MAX)
 			continue;
-		st.processes++;
-		r = scan_process(dirfd(d), (int32_t)pid, pat, &v, &n, &st);
+		x.st.processes++;
+		r = scan_process(x.procfd, (int32_t)pid, pat, &v, &n, &x.st);
 		if (r == 0 && n > 0)
-			r = add_process(l, dirfd(d), (int32_t)pid, v, n, &online, &st);
+			r = add_process(l, &x, (int32_t)pid, v, n, &online);
 		else
 			free(v);
 	}
@@ -351,7 +408,7 @@ int sbco_proc_scan(const char *root, const struct sbco_patterns *pat, struct sbc
 		return r;
 	}
 	if (ret_stats)
-		*ret_stats = st;
+		*ret_stats = x.st;
 	*ret = l;
 	return 0;
 }

@@ -333,13 +333,23 @@ struct sbco_proc_scan_stats {
 	uint32_t vanished; /* processes or threads that exited during the scan */
 };
 
+/* Bits for sbco_proc_scan() flags. */
+enum {
+	SBCO_SCAN_CPU = 1u << 0, /* read each vCPU's last CPU (/proc/TID/stat, ~7 us a vCPU) */
+};
+
 /* Scan root/proc ("/" or a fake root) for threads whose comm matches pat, grouped by
- * process into VMs (backend PROC), reading each vCPU's CPU, affinity and cpu cgroup and each
- * VMM's name/uuid from its command line (QEMU -name/-uuid, Firecracker --id). Threads and
- * processes that exit mid-scan are skipped and counted. A VM is pinned when one of its
- * vCPUs may run on fewer CPUs than root/sys/devices/system/cpu/online lists.
+ * process into VMs (backend PROC), with each vCPU's affinity (sched_getaffinity on the real
+ * root, Cpus_allowed_list on a fake one), cpu cgroup, and with SBCO_SCAN_CPU its last CPU
+ * (else -1); each VMM's name/uuid comes from its command line (QEMU -name/-uuid,
+ * Firecracker --id). prev (may be NULL) is the previous scan's result: a vCPU thread it
+ * already lists under the same pid keeps its cgroup path instead of re-reading it (threads
+ * are placed in their cgroups at start). Threads and processes that exit mid-scan are
+ * skipped and counted. A VM is pinned when one of its vCPUs may run on fewer CPUs than
+ * root/sys/devices/system/cpu/online lists.
  * Returns 0 and *ret, -ENOENT when root/proc cannot be read, -ENOMEM. */
-int sbco_proc_scan(const char *root, const struct sbco_patterns *pat, struct sbco_vm_list **ret,
+int sbco_proc_scan(const char *root, const struct sbco_patterns *pat,
+		   const struct sbco_vm_list *prev, unsigned flags, struct sbco_vm_list **ret,
 		   struct sbco_proc_scan_stats *ret_stats);
 
 /* Online CPUs of root/sys/devices/system/cpu/online. Returns 0 or -errno. */

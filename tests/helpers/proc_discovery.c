@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do { /* bounded: 3 s of back-to-back scans against the churn */
 		struct sbco_vm_list *l = NULL;
-		int r = sbco_proc_scan("/", &pat, &l, &st);
+		int r = sbco_proc_scan("/", &pat, NULL, 0, &l, &st);
 
 		if (r < 0) {
 			fprintf(stderr, "FAIL: scan: %s\n", strerror(-r));
@@ -144,7 +144,7 @@ int main(int argc, char **argv)
 		pid_t gone = a.pid;
 
 		stop(&a);
-		if (sbco_proc_scan("/", &pat, &l, NULL) < 0 || sbco_vm_list_find_pid(l, gone) ||
+		if (sbco_proc_scan("/", &pat, NULL, 0, &l, NULL) < 0 || sbco_vm_list_find_pid(l, gone) ||
 		    !sbco_vm_list_find_pid(l, b.pid)) {
 			fprintf(stderr, "FAIL: ended VM still listed\n");
 			sbco_vm_list_free(l);

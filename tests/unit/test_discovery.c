@@ -97,7 +97,7 @@ static void test_proc_scan_fake_root(void **state)
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s/proc/200/task/201 %s/proc/self", root, root);
 	assert_int_equal(system(cmd), 0);
 	assert_int_equal(sbco_patterns_default(&pat), 0);
-	assert_int_equal(sbco_proc_scan(root, &pat, &l, &st), 0);
+	assert_int_equal(sbco_proc_scan(root, &pat, NULL, SBCO_SCAN_CPU, &l, &st), 0);
 	assert_int_equal(l->nr, 2);
 	assert_int_equal(st.processes, 3);
 	assert_int_equal(st.vcpus, 3);
@@ -124,7 +124,7 @@ static void test_proc_scan_fake_root(void **state)
 	sbco_patterns_clear(&pat);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	assert_int_equal(system(cmd), 0);
-	assert_int_equal(sbco_proc_scan("/nonexistent-root", &pat, &l, NULL), -ENOENT);
+	assert_int_equal(sbco_proc_scan("/nonexistent-root", &pat, NULL, 0, &l, NULL), -ENOENT);
 }
 
 static void test_xml_pinning(void **state)
