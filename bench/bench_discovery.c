@@ -109,7 +109,8 @@ int main(int argc, char **argv)
 		usleep(100000);
 		if (sbco_proc_scan("/", &pat, NULL, 0, &l, &st) == 0)
 			for (size_t i = 0; i < l->nr; i++)
-				v += strncmp(l->vms[i].name, "bvm", 3) == 0 ? l->vms[i].nr_vcpus : 0;
+				v +=
+				    strncmp(l->vms[i].name, "bvm", 3) == 0 ? l->vms[i].nr_vcpus : 0;
 		sbco_vm_list_free(l);
 		if (v == (size_t)(vms * vcpus))
 			break;
@@ -148,7 +149,8 @@ int main(int argc, char **argv)
 	/* medians, all measured in the same loop iterations */
 	printf("| %d x %d | %d | %zu | %.2f | %.2f (%.1fx) | %.2f (%.1fx) | %.2f (%.1fx) |\n", vms,
 	       vcpus, threads, found, tf[reps / 2], tc[reps / 2], tc[reps / 2] / tf[reps / 2],
-	       ts[reps / 2], ts[reps / 2] / tf[reps / 2], tp[reps / 2], tp[reps / 2] / tf[reps / 2]);
+	       ts[reps / 2], ts[reps / 2] / tf[reps / 2], tp[reps / 2],
+	       tp[reps / 2] / tf[reps / 2]);
 	sbco_patterns_clear(&pat);
 	free(pids);
 	free(ts);

@@ -22,21 +22,22 @@
 
 static int usage(FILE *f)
 {
-	fprintf(f, "Usage: sbcoctl [OPTIONS] VERB [ARGS]\n\n"
-		   "Verbs:\n"
-		   "  analyze [FILE|-]   analyze a saved scheduler dump (default: stdin)\n"
-		   "  snapshot           analyze the live host's dump (root, debugfs mounted)\n"
-		   "  vms                list VMs and vCPUs (libvirt and /proc), no daemon needed\n\n"
-		   "Options:\n"
-		   "  -j, --json          JSON output\n"
-		   "  -a, --all           list every task, not only runnable fair tasks\n"
-		   "  -A, --alpha A       distance threshold factor, 0 < A <= 1 (default 0.667)\n"
-		   "  -p, --pattern GLOB  vCPU thread-name glob (repeatable; replaces defaults)\n"
-		   "  -r, --root DIR      host root for snapshot and vms (default /)\n"
-		   "  -u, --uri URI       libvirt URI for vms (default qemu:///system)\n"
-		   "      --no-libvirt    vms: /proc scan only\n"
-		   "      --qmp           vms: vCPU thread ids from QMP (taints the domain)\n"
-		   "  -h, --help          this help\n");
+	fprintf(f,
+		"Usage: sbcoctl [OPTIONS] VERB [ARGS]\n\n"
+		"Verbs:\n"
+		"  analyze [FILE|-]   analyze a saved scheduler dump (default: stdin)\n"
+		"  snapshot           analyze the live host's dump (root, debugfs mounted)\n"
+		"  vms                list VMs and vCPUs (libvirt and /proc), no daemon needed\n\n"
+		"Options:\n"
+		"  -j, --json          JSON output\n"
+		"  -a, --all           list every task, not only runnable fair tasks\n"
+		"  -A, --alpha A       distance threshold factor, 0 < A <= 1 (default 0.667)\n"
+		"  -p, --pattern GLOB  vCPU thread-name glob (repeatable; replaces defaults)\n"
+		"  -r, --root DIR      host root for snapshot and vms (default /)\n"
+		"  -u, --uri URI       libvirt URI for vms (default qemu:///system)\n"
+		"      --no-libvirt    vms: /proc scan only\n"
+		"      --qmp           vms: vCPU thread ids from QMP (taints the domain)\n"
+		"  -h, --help          this help\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -90,16 +91,11 @@ static int open_live(const char *root, char **buf, size_t *len, const char **wha
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},
-	    {"all", no_argument, NULL, 'a'},
-	    {"alpha", required_argument, NULL, 'A'},
-	    {"pattern", required_argument, NULL, 'p'},
-	    {"root", required_argument, NULL, 'r'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"uri", required_argument, NULL, 'u'},
-	    {"no-libvirt", no_argument, NULL, 'L'},
-	    {"qmp", no_argument, NULL, 'Q'},
-	    {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},	     {"all", no_argument, NULL, 'a'},
+	    {"alpha", required_argument, NULL, 'A'}, {"pattern", required_argument, NULL, 'p'},
+	    {"root", required_argument, NULL, 'r'},  {"help", no_argument, NULL, 'h'},
+	    {"uri", required_argument, NULL, 'u'},   {"no-libvirt", no_argument, NULL, 'L'},
+	    {"qmp", no_argument, NULL, 'Q'},	     {NULL, 0, NULL, 0},
 	};
 	struct out_opts oo = {.alpha = 2.0 / 3.0};
 	struct vms_opts vo = {0};

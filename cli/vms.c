@@ -94,7 +94,7 @@ int vms_list(const struct sbco_patterns *pat, const struct vms_opts *o)
 
 	if (!o->no_libvirt) {
 		struct sbco_libvirt_opts lo = {
-			.uri = o->uri, .root = o->root, .pat = pat, .use_qmp = o->qmp};
+		    .uri = o->uri, .root = o->root, .pat = pat, .use_qmp = o->qmp};
 
 		r = sbco_libvirt_new(&lo, &lv);
 		if (r < 0)

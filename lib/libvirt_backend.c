@@ -25,7 +25,7 @@
 
 #define BACKOFF_MIN_NS 250000000ull
 #define BACKOFF_MAX_NS 30000000000ull
-#define MAX_DIRTY 256
+#define MAX_DIRTY      256
 
 struct sbco_libvirt {
 	char *uri, *root;
@@ -242,17 +242,17 @@ static int try_connect(struct sbco_libvirt *lv, uint64_t now_ns)
 		set_err(lv, "setting up keepalive");
 		goto fail_conn;
 	}
-	lv->cb_ids[0] = virConnectDomainEventRegisterAny(
-		c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE, VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv,
-		NULL);
+	lv->cb_ids[0] =
+	    virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+					     VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), lv, NULL);
 	lv->cb_ids[1] = virConnectDomainEventRegisterAny(
-		c, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE, VIR_DOMAIN_EVENT_CALLBACK(on_tunable), lv, NULL);
-	lv->cb_ids[2] = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
-							 VIR_DOMAIN_EVENT_CALLBACK(on_device), lv,
-							 NULL);
-	lv->cb_ids[3] = virConnectDomainEventRegisterAny(
-		c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED, VIR_DOMAIN_EVENT_CALLBACK(on_device),
-		lv, NULL);
+	    c, NULL, VIR_DOMAIN_EVENT_ID_TUNABLE, VIR_DOMAIN_EVENT_CALLBACK(on_tunable), lv, NULL);
+	lv->cb_ids[2] =
+	    virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+					     VIR_DOMAIN_EVENT_CALLBACK(on_device), lv, NULL);
+	lv->cb_ids[3] =
+	    virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+					     VIR_DOMAIN_EVENT_CALLBACK(on_device), lv, NULL);
 	if (lv->cb_ids[0] < 0) {
 		set_err(lv, "registering lifecycle events");
 		goto fail_conn;
@@ -276,7 +276,7 @@ fail:
 
 int sbco_libvirt_process(struct sbco_libvirt *lv, uint64_t now_ns)
 {
-	char (*dirty)[VIR_UUID_STRING_BUFLEN] = NULL;
+	char(*dirty)[VIR_UUID_STRING_BUFLEN] = NULL;
 	size_t nr_dirty;
 	bool closed, rescan;
 	uint64_t cnt;

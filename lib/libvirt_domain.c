@@ -18,9 +18,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,8 +275,8 @@ int lv_describe_domain(virDomainPtr dom, const char *root, const struct sbco_pat
 		else
 			vm->vcpus[i].cgroup = t.cgroup;
 	}
-	xml = virDomainGetXMLDesc(dom, virDomainIsPersistent(dom) == 1 ? VIR_DOMAIN_XML_INACTIVE
-								       : 0);
+	xml =
+	    virDomainGetXMLDesc(dom, virDomainIsPersistent(dom) == 1 ? VIR_DOMAIN_XML_INACTIVE : 0);
 	if (xml) {
 		r = lv_pinning_from_xml(xml, vm);
 		free(xml);

@@ -304,8 +304,8 @@ static int scan_process(int procfd, int32_t pid, const struct sbco_patterns *pat
 }
 
 /* Build the VM of one process from its vCPU threads (v is consumed). */
-static int add_process(struct sbco_vm_list *l, struct scan_ctx *x, int32_t pid,
-		       struct sbco_vcpu *v, size_t n, const struct sbco_cpuset *online)
+static int add_process(struct sbco_vm_list *l, struct scan_ctx *x, int32_t pid, struct sbco_vcpu *v,
+		       size_t n, const struct sbco_cpuset *online)
 {
 	struct sbco_vm vm = {.backend = SBCO_BACKEND_PROC, .pid = pid, .domid = -1};
 	char name[128];
@@ -355,6 +355,31 @@ out:
 		free(v[i].cgroup);
 	free(v);
 	return r;
+}
+
+int sbco_proc_scan_pid(const char *root, const struct sbco_patterns *pat, int32_t pid,
+		       const struct sbco_vm_list *prev, unsigned flags, struct sbco_vm_list *out)
+{
+	struct scan_ctx x = {.flags = flags, .prev = prev};
+	struct sbco_cpuset online = {{0}};
+	struct sbco_vcpu *v = NULL;
+	char path[4096];
+	size_t n, before = out->nr;
+	int r;
+
+	x.real_root = !root || !strcmp(root, "/") || !*root;
+	snprintf(path, sizeof(path), "%s/proc", x.real_root ? "" : root);
+	x.procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (x.procfd < 0)
+		return -ENOENT;
+	(void)sbco_cpus_online(root, &online);
+	r = scan_process(x.procfd, pid, pat, &v, &n, &x.st);
+	if (r == 0 && n > 0)
+		r = add_process(out, &x, pid, v, n, &online);
+	else
+		free(v);
+	close(x.procfd);
+	return r < 0 ? r : out->nr > before;
 }
 
 int sbco_proc_scan(const char *root, const struct sbco_patterns *pat,

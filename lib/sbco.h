@@ -254,10 +254,9 @@ int sbco_vms_analyze(const struct sbco_snapshot *snap, const struct sbco_ordinat
 		     double alpha, struct sbco_vm_set **ret);
 struct sbco_vm_set *sbco_vm_set_free(struct sbco_vm_set *set);
 
-
 /* ---------------------------------------------------------------- CPU sets */
 
-#define SBCO_MAX_CPUS 1024
+#define SBCO_MAX_CPUS	  1024
 #define SBCO_CPUSET_WORDS (SBCO_MAX_CPUS / 64)
 
 struct sbco_cpuset {
@@ -289,24 +288,24 @@ enum sbco_backend {
 };
 
 struct sbco_vcpu {
-	int32_t index;  /* vCPU number */
-	int32_t tid;    /* host thread id, 0 when unknown (vCPU offline / not started) */
-	int32_t cpu;    /* CPU it last ran on, -1 unknown */
+	int32_t index; /* vCPU number */
+	int32_t tid;   /* host thread id, 0 when unknown (vCPU offline / not started) */
+	int32_t cpu;   /* CPU it last ran on, -1 unknown */
 	struct sbco_cpuset affinity;
-	char *cgroup;   /* cpu controller cgroup path ("/machine/.../vcpu0"), owned, may be "" */
-	bool pinned;    /* the operator restricted this vCPU (vcpupin, cpuset, affinity) */
+	char *cgroup; /* cpu controller cgroup path ("/machine/.../vcpu0"), owned, may be "" */
+	bool pinned;  /* the operator restricted this vCPU (vcpupin, cpuset, affinity) */
 };
 
 struct sbco_vm {
-	char *name;     /* owned */
-	char uuid[37];  /* "" when unknown */
+	char *name;    /* owned */
+	char uuid[37]; /* "" when unknown */
 	enum sbco_backend backend;
-	int32_t pid;    /* VMM process id, 0 unknown */
-	int32_t domid;  /* libvirt domain id, -1 otherwise */
+	int32_t pid;   /* VMM process id, 0 unknown */
+	int32_t domid; /* libvirt domain id, -1 otherwise */
 	struct sbco_vcpu *vcpus;
 	size_t nr_vcpus;
-	bool pinned;    /* any operator pinning: <vcpupin>, <vcpu cpuset=>, <cputune>, a cpuset
-			   or affinity narrower than the online CPUs */
+	bool pinned;	  /* any operator pinning: <vcpupin>, <vcpu cpuset=>, <cputune>, a cpuset
+			     or affinity narrower than the online CPUs */
 	char *pin_reason; /* what made it pinned, owned, NULL if not */
 };
 
@@ -352,9 +351,63 @@ int sbco_proc_scan(const char *root, const struct sbco_patterns *pat,
 		   const struct sbco_vm_list *prev, unsigned flags, struct sbco_vm_list **ret,
 		   struct sbco_proc_scan_stats *ret_stats);
 
+/* The same for one process: appends its VM to out when it has vCPU threads. Returns 1 when
+ * a VM was appended, 0 when pid is not a VM (or gone), -ENOENT, -ENOMEM. */
+int sbco_proc_scan_pid(const char *root, const struct sbco_patterns *pat, int32_t pid,
+		       const struct sbco_vm_list *prev, unsigned flags, struct sbco_vm_list *out);
+
+/* ---------------------------------------------------------------- process events */
+
+/* The kernel's process events (proc connector over netlink, libnl): lets the process
+ * backend follow vCPU threads being named ("CPU 0/KVM" is set after the thread starts) and
+ * exiting, without rescanning /proc. Needs CAP_NET_ADMIN (root). */
+struct sbco_proc_events;
+
+enum sbco_proc_event {
+	SBCO_PROC_EVENT_COMM, /* thread tid of process tgid was named comm */
+	SBCO_PROC_EVENT_EXIT, /* thread tid of process tgid exited (tid == tgid: the process) */
+	SBCO_PROC_EVENT_LOST, /* the socket overflowed: events were lost, rescan everything */
+};
+
+typedef void (*sbco_proc_event_fn)(void *userdata, enum sbco_proc_event ev, int32_t tgid,
+				   int32_t tid, const char *comm);
+
+/* Returns 0 and *ret, -EPERM/-EACCES without the capability, -EPROTONOSUPPORT when the
+ * kernel has no proc connector, -ENOMEM. */
+int sbco_proc_events_open(struct sbco_proc_events **ret);
+struct sbco_proc_events *sbco_proc_events_free(struct sbco_proc_events *pe);
+int sbco_proc_events_fd(const struct sbco_proc_events *pe);
+/* Read every pending event (non-blocking) and call fn for COMM, EXIT and LOST ones.
+ * Returns the number of events read, or -errno. */
+int sbco_proc_events_drain(struct sbco_proc_events *pe, sbco_proc_event_fn fn, void *userdata);
+
+/* ---------------------------------------------------------------- process watch */
+
+/* The process backend kept current: one full scan, then process events; only processes
+ * an event concerns are rescanned. Without the proc connector (no CAP_NET_ADMIN) it falls
+ * back to a full rescan each time sbco_proc_watch_process() is called. */
+struct sbco_proc_watch;
+
+struct sbco_proc_watch_stats {
+	uint64_t full_scans, pid_scans, events, lost;
+};
+
+/* Returns 0 and *ret (events unavailable is not an error: see has_events), or -errno of the
+ * first scan. pat must outlive the watch. */
+int sbco_proc_watch_new(const char *root, const struct sbco_patterns *pat,
+			struct sbco_proc_watch **ret);
+struct sbco_proc_watch *sbco_proc_watch_free(struct sbco_proc_watch *w);
+bool sbco_proc_watch_has_events(const struct sbco_proc_watch *w);
+/* The event descriptor to poll, -1 without events. */
+int sbco_proc_watch_fd(const struct sbco_proc_watch *w);
+/* Apply pending events (or rescan when there are none to follow). Returns 1 when the VM
+ * list changed, 0 when not, -errno. */
+int sbco_proc_watch_process(struct sbco_proc_watch *w);
+const struct sbco_vm_list *sbco_proc_watch_vms(const struct sbco_proc_watch *w);
+void sbco_proc_watch_get_stats(const struct sbco_proc_watch *w, struct sbco_proc_watch_stats *r);
+
 /* Online CPUs of root/sys/devices/system/cpu/online. Returns 0 or -errno. */
 int sbco_cpus_online(const char *root, struct sbco_cpuset *ret);
-
 
 /* Describe one thread of process pid below root: last CPU, affinity and cpu cgroup into v
  * (v->tid must be set; v->cgroup is allocated). Returns 0, -ENOENT if it exited, -ENOMEM. */
@@ -365,8 +418,8 @@ int sbco_proc_describe_thread(const char *root, int32_t pid, struct sbco_vcpu *v
 struct sbco_libvirt;
 
 struct sbco_libvirt_opts {
-	const char *uri;                 /* NULL: "qemu:///system" */
-	const char *root;                /* host root for /proc reads, NULL: "/" */
+	const char *uri;		 /* NULL: "qemu:///system" */
+	const char *root;		 /* host root for /proc reads, NULL: "/" */
 	const struct sbco_patterns *pat; /* vCPU thread names (QEMU's "CPU N/KVM|TCG") */
 	bool use_qmp; /* map vCPU -> tid with QMP query-cpus-fast (taints the domain as
 			 custom-monitor) instead of the QEMU process's thread names */
@@ -374,9 +427,9 @@ struct sbco_libvirt_opts {
 };
 
 struct sbco_libvirt_stats {
-	uint64_t events;        /* domain events received */
-	uint64_t full_scans;    /* list-all-domains rediscoveries (connects) */
-	uint64_t refreshes;     /* single-domain rediscoveries triggered by events */
+	uint64_t events;     /* domain events received */
+	uint64_t full_scans; /* list-all-domains rediscoveries (connects) */
+	uint64_t refreshes;  /* single-domain rediscoveries triggered by events */
 	uint64_t connects, disconnects, connect_failures;
 };
 

@@ -61,8 +61,8 @@ int sbco_vm_list_add(struct sbco_vm_list *l, const struct sbco_vm *vm)
 		oom = true;
 	for (size_t i = 0; d->vcpus && i < vm->nr_vcpus; i++) {
 		d->vcpus[i] = vm->vcpus[i];
-		d->vcpus[i].cgroup = dup_or_null(vm->vcpus[i].cgroup ? vm->vcpus[i].cgroup : "",
-						 &oom);
+		d->vcpus[i].cgroup =
+		    dup_or_null(vm->vcpus[i].cgroup ? vm->vcpus[i].cgroup : "", &oom);
 	}
 	if (oom) {
 		d->nr_vcpus = d->vcpus ? vm->nr_vcpus : 0;

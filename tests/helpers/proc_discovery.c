@@ -8,6 +8,7 @@
  * usage: proc_discovery BUILD_DIR
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +24,7 @@ struct child {
 	int tids[8], n;
 };
 
-static int start(const char *fakevm, const char *name, const char *smp, bool churn,
-		 struct child *c)
+static int start(const char *fakevm, const char *name, const char *smp, bool churn, struct child *c)
 {
 	int fds[2];
 	char line[512], *tok, *save;
@@ -107,6 +107,78 @@ static int check_vm(const struct sbco_vm_list *l, const struct child *c, const c
 	return 0;
 }
 
+/* Poll the watch (bounded) until the VM of pid is present (want) or absent (!want). */
+static int watch_until(struct sbco_proc_watch *w, pid_t pid, bool want, double *ret_ms)
+{
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = {.fd = sbco_proc_watch_fd(w), .events = POLLIN};
+		double ms;
+
+		if (sbco_proc_watch_process(w) < 0)
+			return -1;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) / 1e6;
+		if ((sbco_proc_watch_vms(w) && sbco_vm_list_find_pid(sbco_proc_watch_vms(w), pid) &&
+		     sbco_vm_list_find_pid(sbco_proc_watch_vms(w), pid)->nr_vcpus >= 2) == want) {
+			*ret_ms = ms;
+			return 0;
+		}
+		if (ms > 2000)
+			return -1;
+		poll(&p, 1, 50);
+	}
+}
+
+/* The event-driven watch: a new VM appears and an ended one disappears within 2 s with
+ * per-process rescans only, while pvB keeps churning threads. */
+static int test_watch(const char *fakevm, const struct sbco_patterns *pat)
+{
+	struct sbco_proc_watch *w = NULL;
+	struct sbco_proc_watch_stats st;
+	struct child c = {0};
+	double ms;
+	pid_t pid;
+	int rc = -1;
+
+	if (sbco_proc_watch_new("/", pat, &w) < 0)
+		return -1;
+	if (!sbco_proc_watch_has_events(w)) {
+		printf("SKIP-PART: no proc connector (needs CAP_NET_ADMIN): watch not tested\n");
+		sbco_proc_watch_free(w);
+		return 0;
+	}
+	if (start(fakevm, "pvC", "2", false, &c) < 0)
+		goto out;
+	pid = c.pid;
+	if (watch_until(w, pid, true, &ms) < 0) {
+		fprintf(stderr, "FAIL: watch did not see pvC start\n");
+		goto out;
+	}
+	printf("ok: watch saw pvC after %.1f ms\n", ms);
+	stop(&c);
+	if (watch_until(w, pid, false, &ms) < 0) {
+		fprintf(stderr, "FAIL: watch still lists ended pvC\n");
+		goto out;
+	}
+	sbco_proc_watch_get_stats(w, &st);
+	printf("ok: watch dropped pvC after %.1f ms; %lu full scans, %lu process scans, %lu "
+	       "events, %lu lost\n",
+	       ms, (unsigned long)st.full_scans, (unsigned long)st.pid_scans,
+	       (unsigned long)st.events, (unsigned long)st.lost);
+	if (st.full_scans != 1 + st.lost) {
+		fprintf(stderr, "FAIL: the watch rescanned /proc without lost events\n");
+		goto out;
+	}
+	rc = 0;
+out:
+	stop(&c);
+	sbco_proc_watch_free(w);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct child a = {0}, b = {0};
@@ -137,21 +209,22 @@ int main(int argc, char **argv)
 		scans++;
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 	} while (t1.tv_sec - t0.tv_sec < 3);
-	printf("ok: %d scans under churn, %u vanished threads tolerated\n", scans,
-	       total.vanished);
+	printf("ok: %d scans under churn, %u vanished threads tolerated\n", scans, total.vanished);
 	{
 		struct sbco_vm_list *l = NULL;
 		pid_t gone = a.pid;
 
 		stop(&a);
-		if (sbco_proc_scan("/", &pat, NULL, 0, &l, NULL) < 0 || sbco_vm_list_find_pid(l, gone) ||
-		    !sbco_vm_list_find_pid(l, b.pid)) {
+		if (sbco_proc_scan("/", &pat, NULL, 0, &l, NULL) < 0 ||
+		    sbco_vm_list_find_pid(l, gone) || !sbco_vm_list_find_pid(l, b.pid)) {
 			fprintf(stderr, "FAIL: ended VM still listed\n");
 			sbco_vm_list_free(l);
 			goto out;
 		}
 		sbco_vm_list_free(l);
 	}
+	if (test_watch(fakevm, &pat) < 0)
+		goto out;
 	rc = 0;
 	printf("PASS\n");
 out:

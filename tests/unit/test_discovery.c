@@ -64,8 +64,9 @@ static void thread(const char *root, int pid, int tid, const char *comm, int cpu
 		 tid, comm, cpu);
 	PUTS(root, rel, buf);
 	snprintf(rel, sizeof(rel), "proc/%d/task/%d/status", pid, tid);
-	snprintf(buf, sizeof(buf), "Name:\t%s\nTgid:\t%d\nCpus_allowed:\tf\nCpus_allowed_list:\t%s\n",
-		 comm, pid, allowed);
+	snprintf(buf, sizeof(buf),
+		 "Name:\t%s\nTgid:\t%d\nCpus_allowed:\tf\nCpus_allowed_list:\t%s\n", comm, pid,
+		 allowed);
 	PUTS(root, rel, buf);
 	snprintf(rel, sizeof(rel), "proc/%d/task/%d/cgroup", pid, tid);
 	snprintf(buf, sizeof(buf), "9:name=systemd:/\n3:cpuset:%s\n1:cpu,cpuacct:%s\n0::%s\n", cg,
@@ -88,7 +89,8 @@ static void test_proc_scan_fake_root(void **state)
 	assert_non_null(mkdtemp(root));
 	PUTS(root, "sys/devices/system/cpu/online", "0-3\n");
 	put(root, "proc/100/cmdline", qcmd, sizeof(qcmd) - 1);
-	thread(root, 100, 100, "qemu-system-x86", 0, "0-3", "/machine/qemu-9-tb9.libvirt-qemu/emulator");
+	thread(root, 100, 100, "qemu-system-x86", 0, "0-3",
+	       "/machine/qemu-9-tb9.libvirt-qemu/emulator");
 	thread(root, 100, 102, "CPU 1/TCG", 3, "1", "/machine/qemu-9-tb9.libvirt-qemu/vcpu1");
 	thread(root, 100, 101, "CPU 0/TCG", 2, "0-3", "/machine/qemu-9-tb9.libvirt-qemu/vcpu0");
 	put(root, "proc/300/cmdline", fcmd, sizeof(fcmd) - 1);
@@ -147,8 +149,7 @@ static void test_xml_pinning(void **state)
 	assert_true(v[1].pinned);
 	assert_string_equal(vm.pin_reason, "<cputune><vcpupin>");
 	assert_int_equal(
-		lv_pinning_from_xml("<domain><vcpu placement='static' cpuset='0-1'>3</vcpu>", &vm),
-		0);
+	    lv_pinning_from_xml("<domain><vcpu placement='static' cpuset='0-1'>3</vcpu>", &vm), 0);
 	assert_true(v[0].pinned && v[2].pinned);
 	free(vm.pin_reason);
 	vm = (struct sbco_vm){.vcpus = v, .nr_vcpus = 3};
@@ -161,8 +162,12 @@ static void test_xml_pinning(void **state)
 static void test_merge(void **state)
 {
 	struct sbco_vcpu a = {.index = 0, .tid = 11, .cgroup = (char *)"/x"};
-	struct sbco_vm lv = {.name = (char *)"tb1", .uuid = "u1", .backend = SBCO_BACKEND_LIBVIRT,
-			     .pid = 10, .vcpus = &a, .nr_vcpus = 1};
+	struct sbco_vm lv = {.name = (char *)"tb1",
+			     .uuid = "u1",
+			     .backend = SBCO_BACKEND_LIBVIRT,
+			     .pid = 10,
+			     .vcpus = &a,
+			     .nr_vcpus = 1};
 	struct sbco_vm p1 = {.name = (char *)"tb1-proc", .pid = 10, .vcpus = &a, .nr_vcpus = 1};
 	struct sbco_vm p2 = {.name = (char *)"fc", .pid = 20, .vcpus = &a, .nr_vcpus = 1};
 	struct sbco_vm p3 = {.name = (char *)"byuuid", .uuid = "u1", .pid = 30};
@@ -192,10 +197,10 @@ static void test_merge(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cpuset),
-		cmocka_unit_test(test_proc_scan_fake_root),
-		cmocka_unit_test(test_xml_pinning),
-		cmocka_unit_test(test_merge),
+	    cmocka_unit_test(test_cpuset),
+	    cmocka_unit_test(test_proc_scan_fake_root),
+	    cmocka_unit_test(test_xml_pinning),
+	    cmocka_unit_test(test_merge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
