@@ -82,6 +82,10 @@ for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	suite "$(basename "$t" .sh)" sh "$t" "$B"
 done
+# the quick live tests once more on the ASan+UBSan build
+for t in live_dump proc_discovery; do
+	suite "asan-$t" sh "tests/integration/$t.sh" "$A"
+done
 
 rm -rf "$LOG"
 if [ -n "$SKIPS" ]; then
