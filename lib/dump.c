@@ -307,6 +307,7 @@ static int on_table_start(struct parser *p)
 		if (ret < 0)
 			return ret;
 	}
+	p->tab = (struct dump_table){0}; /* each table brings its own header */
 	p->sec = SEC_TABLE_HDR;
 	return 0;
 }
@@ -331,7 +332,7 @@ static int on_task_row(struct parser *p, char *l, bool *ret_is_row)
 		}
 		return fail(p, "cannot read task row: %s", dump_row_strerror(ret));
 	}
-	if (!c->has_table || c->nr_tasks == 0)
+	if (c->nr_tasks == 0)
 		c->first_task = (uint32_t)s->nr_tasks;
 	arr = grow(s->tasks, &p->cap_tasks, s->nr_tasks + 1, sizeof(t));
 	if (!arr)

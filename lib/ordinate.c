@@ -461,7 +461,7 @@ static size_t model_size(const struct sbco_snapshot *s, const struct sbco_cpu *c
 
 		if (!runnable[c->first_task + k])
 			continue;
-		need += 1;
+		need += 2; /* the task, and a first component not led by '/' */
 		for (const char *q = t->group_path; *q; q++)
 			need += *q == '/';
 	}

@@ -197,6 +197,13 @@ static void test_malformed(void **state)
 	expect_error("cpu#0\nrunnable tasks:\nwhat is this\n", "line 3: expected the runnable");
 	expect_error("cpu#0\nrunnable tasks:\n task PID delta waiting\n", "line 3: unknown");
 	expect_error("cpu#x\n", "line 1: cannot read CPU number");
+	/* fuzz find: a second table whose header is missing must not reuse the first's */
+	expect_error("cpu#0\nrunnable tasks:\n"
+		     " S            task   PID         tree-key  switches  prio     wait-time"
+		     "             sum-exec        sum-sleep\n----\n"
+		     "cpu#1\nrunnable tasks:\n----\n"
+		     " R             cat  1279     10714.1         1   120 0.0 1.0 2.0 /\n",
+		     "line 7: expected the runnable-tasks header");
 	expect_error("cfs_rq[12:/\n", "line 1: cannot read cfs_rq header");
 	expect_error("cpu#0\nrunnable tasks:\n"
 		     " S            task   PID         tree-key  switches  prio     wait-time"

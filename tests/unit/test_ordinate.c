@@ -240,6 +240,28 @@ static void test_fixtures_consistent(void **state)
 	}
 }
 
+/* Fuzz find: a group path not starting with '/' makes one group more than its slashes. */
+static void test_path_without_slash(void **state)
+{
+	char buf[4096];
+	size_t at;
+	struct sbco_snapshot *s;
+	struct sbco_ordinates *o;
+
+	(void)state;
+	at = cat(buf, sizeof(buf), 0, "cpu#0\n" EEVDF_HDR);
+	at = eevdf_row(buf, sizeof(buf), at, false, 1, "1.000000", 'E', "2.000000", "1.000000", 120,
+		       "x/a b/c");
+	eevdf_row(buf, sizeof(buf), at, false, 2, "1.500000", 'E', "2.500000", "1.000000", 120,
+		  "y");
+	s = parse_text(buf);
+	assert_int_equal(sbco_ordinates_compute(s, &o), 0);
+	assert_int_equal(o->cpu[0].nr_runnable, 2);
+	assert_int_equal(ord_of(s, o, 1) + ord_of(s, o, 2), 1);
+	sbco_ordinates_free(o);
+	sbco_snapshot_free(s);
+}
+
 /* Old kernels without a state column: only the current task is known runnable when the
  * table lists every task (3.13), all rows are when it lists queued tasks only. */
 static void test_old_runnable_rules(void **state)
@@ -267,6 +289,7 @@ int main(void)
 	    cmocka_unit_test(test_hierarchy),
 	    cmocka_unit_test(test_fixtures_consistent),
 	    cmocka_unit_test(test_old_runnable_rules),
+	    cmocka_unit_test(test_path_without_slash),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
