@@ -452,6 +452,65 @@ void sbco_libvirt_get_stats(const struct sbco_libvirt *lv, struct sbco_libvirt_s
 /* The last connection or libvirt error, for logging ("" when none). */
 const char *sbco_libvirt_last_error(const struct sbco_libvirt *lv);
 
+/* ---------------------------------------------------------------- topology */
+
+struct sbco_cpu_topo {
+	int32_t core; /* first CPU of its SMT sibling set */
+	int32_t llc;  /* first CPU sharing its last-level cache, or its package */
+	int32_t node; /* NUMA node, 0 when unknown */
+	int32_t package;
+};
+
+struct sbco_topology {
+	struct sbco_cpuset online;
+	uint32_t nr_cpus; /* highest online CPU + 1 */
+	struct sbco_cpu_topo cpu[SBCO_MAX_CPUS];
+	/* online CPUs in placement order: by node, LLC, core, then CPU number */
+	int32_t order[SBCO_MAX_CPUS];
+	uint32_t nr_order;
+};
+
+/* Read root/sys/devices/system/{cpu,node} (root "/" or a fake tree). Missing cache or node
+ * files degrade to one LLC per package and node 0. Returns 0, -ENOENT without an online
+ * CPU list, -ENOMEM. */
+int sbco_topology_read(const char *root, struct sbco_topology **ret);
+struct sbco_topology *sbco_topology_free(struct sbco_topology *t);
+
+/* ---------------------------------------------------------------- policy: anti-stacking */
+
+enum sbco_mode {
+	SBCO_MODE_OFF = 0, /* observe only: the default scheduler ("DFT") */
+	SBCO_MODE_BAL,	   /* anti-stacking */
+	SBCO_MODE_SBCO,	   /* anti-stacking + distance balancing */
+};
+
+/* Per-VM policy input, parallel to a struct sbco_vm_list. */
+struct sbco_vm_policy {
+	enum sbco_mode mode;
+	double alpha;	       /* distance threshold factor, (0, 1] */
+	bool override_pinning; /* the config allows overriding operator pinning */
+};
+
+/* One vCPU's allowed CPUs under anti-stacking. */
+struct sbco_placement {
+	size_t vm;   /* index into the VM list */
+	size_t vcpu; /* index into that VM's vcpus */
+	int32_t tid;
+	struct sbco_cpuset cpus;
+};
+
+/* Anti-stacking stripes (pure): for every VM in mode bal or sbco that the operator did not
+ * pin (unless override_pinning), split its usable CPUs -- online, not housekeeping, inside
+ * the union of its vCPUs' base affinities -- taken in topology order, into one contiguous
+ * stripe per vCPU, so siblings never share a run queue while the load balancer keeps
+ * freedom inside each stripe. Stripes of successive managed VMs start at rotated offsets
+ * so load spreads. With more vCPUs than usable CPUs each vCPU gets one CPU, round robin,
+ * which minimises the largest stack (ceil(vCPUs / CPUs)).
+ * Returns 0 with *ret and *ret_n (caller frees *ret), -EINVAL, -ENOMEM. */
+int sbco_policy_stripes(const struct sbco_vm_list *vms, const struct sbco_vm_policy *pol,
+			const struct sbco_topology *topo, const struct sbco_cpuset *housekeeping,
+			struct sbco_placement **ret, size_t *ret_n);
+
 /* ---------------------------------------------------------------- helpers */
 
 /* Strict unsigned parse of a decimal string: the whole string, no sign, no overflow.
