@@ -234,6 +234,7 @@ struct sbco_vm_stat {
 	int32_t distance;	 /* max - min ordinate; 0 with < 2 runnable */
 	int64_t distance_ns;	 /* max - min estimated wait */
 	uint32_t q_size;	 /* the longest queue holding one of its runnable vCPUs */
+	uint32_t nr_queues;	 /* distinct queues holding its runnable vCPUs */
 	bool exceeds;		 /* distance >= alpha * q_size, >= 2 runnable on >= 2 queues */
 	int32_t leader, laggard; /* index into vcpus[] of smallest/largest ordinate, -1 */
 };
@@ -510,6 +511,75 @@ struct sbco_placement {
 int sbco_policy_stripes(const struct sbco_vm_list *vms, const struct sbco_vm_policy *pol,
 			const struct sbco_topology *topo, const struct sbco_cpuset *housekeeping,
 			struct sbco_placement **ret, size_t *ret_n);
+
+/* ---------------------------------------------------------------- policy: distance balancing */
+
+enum sbco_lever {
+	SBCO_LEVER_SLICE = 0, /* sched_setattr custom slice (EEVDF, Linux >= 6.12) */
+	SBCO_LEVER_WEIGHT,    /* the vCPU's own cgroup weight (cpu.weight / cpu.shares) */
+	SBCO_LEVER_NICE,      /* the vCPU thread's nice value */
+};
+
+struct sbco_balance_cfg {
+	enum sbco_lever lever;
+	int64_t boost_slice_ns;	   /* laggard's slice: shorter, earlier deadline (100 us) */
+	int64_t hold_slice_ns;	   /* leader's slice: longer, later deadline (3 ms) */
+	double weight_factor;	   /* weight lever: laggard x (1 + f), leader x (1 - f) (0.5) */
+	int nice_step;		   /* nice lever: laggard -step, leader +step (2) */
+	uint64_t dirty_timeout_ns; /* a nudge not seen taking effect stops blocking (200 ms) */
+	uint64_t max_loan_ns;	   /* a nudge is taken back at the latest after this (1 s) */
+};
+
+/* Fill cfg with the defaults in parentheses above. */
+void sbco_balance_cfg_default(struct sbco_balance_cfg *cfg);
+
+/* What the ledger knows of one vCPU thread sbco has nudged. Values are in lever units:
+ * slice ns (0: the default slice), weight (cpu.weight or cpu.shares), nice. */
+struct sbco_ledger_entry {
+	int32_t tid;
+	enum sbco_lever lever;
+	int64_t original; /* before sbco's first change: what restore puts back */
+	int64_t current;  /* in force now (as planned) */
+	uint64_t since_ns, updated_ns;
+	bool dirty;	/* nudged, not yet seen taking effect */
+	bool repaying;	/* the current value is a repayment (inverse of the loan) */
+	double balance; /* weight/nice levers: integral of (current - original) over time,
+			   in value x seconds; repayment drives it back to 0 */
+};
+
+struct sbco_ledger {
+	struct sbco_ledger_entry *e;
+	size_t n, cap;
+};
+
+void sbco_ledger_clear(struct sbco_ledger *l);
+struct sbco_ledger_entry *sbco_ledger_find(struct sbco_ledger *l, int32_t tid);
+
+/* One change to apply: set lever of tid to value (restore: value == original). */
+struct sbco_action {
+	int32_t tid;
+	enum sbco_lever lever;
+	int64_t value;
+	enum { SBCO_WHY_BOOST, SBCO_WHY_HOLD, SBCO_WHY_REPAY, SBCO_WHY_RESTORE } why;
+};
+
+/* What the actuator reads for a vCPU before its first change (its original value). */
+typedef int64_t (*sbco_original_fn)(void *userdata, int32_t tid, enum sbco_lever lever);
+
+/* Distance balancing, the paper's Algorithm 1 in userspace (deterministic, no I/O; the
+ * ledger is updated as if every action succeeds). For each VM of dist in mode sbco
+ * (mode[i], alpha[i] parallel to dist->vms) with >= 2 runnable vCPUs on >= 2 queues:
+ * leader = smallest ordinate, laggard = largest; when distance >= alpha * Q_size and
+ * neither is dirty, boost the laggard and hold the leader back. Dirty clears when the
+ * snapshot shows the nudge in force (slice flag and value, prio) or after the timeout.
+ * Loans: a nudged vCPU whose VM's distance is below the threshold, or whose nudge is older
+ * than max_loan_ns, is repaid: weight and nice nudges are inverted until the balance is
+ * back to zero, then everything returns to its original value.
+ * Returns the number of actions in *ret (caller frees), or -ENOMEM. */
+int sbco_policy_balance(const struct sbco_snapshot *snap, const struct sbco_vm_set *dist,
+			const enum sbco_mode *mode, const double *alpha,
+			const struct sbco_balance_cfg *cfg, sbco_original_fn original, void *ud,
+			struct sbco_ledger *ledger, uint64_t now_ns, struct sbco_action **ret);
 
 /* ---------------------------------------------------------------- helpers */
 

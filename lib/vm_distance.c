@@ -172,6 +172,14 @@ static void vm_metrics(struct sbco_vm_stat *vm, const struct sbco_snapshot *s,
 			first_cpu = t->cpu;
 		if (t->cpu != first_cpu)
 			cpus_seen = 2;
+		{
+			bool seen = false;
+
+			for (size_t j = 0; j < i; j++)
+				seen |= o->task[vm->vcpus[j].task].runnable &&
+					s->tasks[vm->vcpus[j].task].cpu == t->cpu;
+			vm->nr_queues += !seen;
+		}
 		if (lo < 0 || od->ordinate < lo) {
 			lo = od->ordinate;
 			wlo = od->wait_ns;

@@ -4,6 +4,8 @@
  * stripes (disjoint, covering, rotated, pinning respected, housekeeping excluded, the
  * smallest possible largest stack when vCPUs outnumber CPUs).
  */
+#include <math.h>
+
 #include "testutil.h"
 
 static struct sbco_topology *flat_topo(unsigned n)
@@ -185,6 +187,207 @@ static void test_topology_order(void **state)
 	assert_int_equal(sbco_topology_read("/nonexistent", &t), -ENOENT);
 }
 
+/* ------------------------------------------------ distance balancing and the ledger */
+
+static const char bal_dump[] =
+    "cpu#0\nrunnable tasks:\n"
+    " S            task   PID       vruntime   eligible    deadline             slice"
+    "          sum-exec      switches  prio\n----\n"
+    " R       CPU 0/KVM    10     1.000000   E     2.000000 S   0.100000   1.000000   1   120"
+    "   0.000000   0.000000   0.000000\n"
+    "cpu#1\nrunnable tasks:\n"
+    " S            task   PID       vruntime   eligible    deadline             slice"
+    "          sum-exec      switches  prio\n----\n"
+    " R       CPU 1/KVM    11     1.000000   E     2.000000 S   3.000000   1.000000   1   120"
+    "   0.000000   0.000000   0.000000\n";
+
+static struct sbco_vm_set *one_vm(int32_t distance, uint32_t q, uint32_t queues)
+{
+	struct sbco_vm_set *set = calloc(1, sizeof(*set));
+	struct sbco_vm_stat *vm;
+
+	assert_non_null(set);
+	set->vms = calloc(1, sizeof(*set->vms));
+	set->nr_vms = 1;
+	vm = &set->vms[0];
+	vm->vcpus = calloc(2, sizeof(*vm->vcpus));
+	vm->vcpus[0] = (struct sbco_vm_vcpu){.index = 0, .tid = 10};
+	vm->vcpus[1] = (struct sbco_vm_vcpu){.index = 1, .tid = 11};
+	vm->nr_vcpus = 2;
+	vm->nr_runnable = 2;
+	vm->nr_queues = queues;
+	vm->q_size = q;
+	vm->distance = distance;
+	vm->leader = 1;	 /* tid 11 runs first */
+	vm->laggard = 0; /* tid 10 waits */
+	return set;
+}
+
+static int64_t orig_1024(void *ud, int32_t tid, enum sbco_lever lever)
+{
+	(void)ud;
+	(void)tid;
+	return lever == SBCO_LEVER_WEIGHT ? 1024 : 0;
+}
+
+static void test_threshold_fires(void **state)
+{
+	static const enum sbco_mode sbco = SBCO_MODE_SBCO, bal = SBCO_MODE_BAL;
+	static const double alpha = 2.0 / 3;
+	struct sbco_snapshot *s = parse_text(bal_dump);
+	struct sbco_balance_cfg c;
+	struct sbco_ledger l = {0};
+	struct sbco_action *a = NULL;
+	struct sbco_vm_set *set;
+
+	(void)state;
+	sbco_balance_cfg_default(&c);
+	set = one_vm(2, 4, 2); /* 2 < 2/3 * 4 */
+	assert_int_equal(sbco_policy_balance(s, set, &sbco, &alpha, &c, NULL, NULL, &l, 0, &a), 0);
+	free(a);
+	sbco_vm_set_free(set);
+	set = one_vm(3, 4, 1); /* over, but one queue: stacking, not distance */
+	assert_int_equal(sbco_policy_balance(s, set, &sbco, &alpha, &c, NULL, NULL, &l, 0, &a), 0);
+	free(a);
+	assert_int_equal(sbco_policy_balance(s, set, &bal, &alpha, &c, NULL, NULL, &l, 0, &a), 0);
+	free(a);
+	sbco_vm_set_free(set);
+	set = one_vm(3, 4, 2); /* 3 >= 2/3 * 4: Algorithm 1 fires */
+	assert_int_equal(sbco_policy_balance(s, set, &sbco, &alpha, &c, NULL, NULL, &l, 0, &a), 2);
+	assert_int_equal(a[0].tid, 10);
+	assert_int_equal(a[0].value, 100000);
+	assert_int_equal(a[0].why, SBCO_WHY_BOOST);
+	assert_int_equal(a[1].tid, 11);
+	assert_int_equal(a[1].value, 3000000);
+	assert_int_equal(a[1].why, SBCO_WHY_HOLD);
+	free(a);
+	assert_true(sbco_ledger_find(&l, 10)->dirty);
+	sbco_vm_set_free(set);
+	sbco_ledger_clear(&l);
+	sbco_snapshot_free(s);
+}
+
+static void test_dirty_not_twice(void **state)
+{
+	static const enum sbco_mode m = SBCO_MODE_SBCO;
+	static const double alpha = 2.0 / 3;
+	struct sbco_snapshot *none = parse_text("cpu#0\n");
+	struct sbco_balance_cfg c;
+	struct sbco_ledger l = {0};
+	struct sbco_action *a = NULL;
+	struct sbco_vm_set *set = one_vm(3, 4, 2), *swapped = one_vm(3, 4, 2);
+
+	(void)state;
+	sbco_balance_cfg_default(&c);
+	swapped->vms[0].leader = 0;
+	swapped->vms[0].laggard = 1;
+	assert_int_equal(sbco_policy_balance(none, set, &m, &alpha, &c, NULL, NULL, &l, 0, &a), 2);
+	free(a);
+	/* 50 ms later the roles swapped, but both are dirty: nothing */
+	assert_int_equal(
+	    sbco_policy_balance(none, swapped, &m, &alpha, &c, NULL, NULL, &l, 50000000, &a), 0);
+	free(a);
+	/* after the dirty timeout they may be adjusted again */
+	assert_int_equal(
+	    sbco_policy_balance(none, swapped, &m, &alpha, &c, NULL, NULL, &l, 250000000, &a), 2);
+	assert_int_equal(a[0].tid, 11);
+	assert_int_equal(a[0].value, 100000);
+	free(a);
+	sbco_vm_set_free(set);
+	sbco_vm_set_free(swapped);
+	sbco_ledger_clear(&l);
+	sbco_snapshot_free(none);
+}
+
+static void test_dirty_clears_when_seen(void **state)
+{
+	static const enum sbco_mode m = SBCO_MODE_SBCO;
+	static const double alpha = 2.0 / 3;
+	struct sbco_snapshot *seen = parse_text(bal_dump);
+	struct sbco_balance_cfg c;
+	struct sbco_ledger l = {0};
+	struct sbco_action *a = NULL;
+	struct sbco_vm_set *set = one_vm(3, 4, 2);
+
+	(void)state;
+	sbco_balance_cfg_default(&c);
+	assert_int_equal(sbco_policy_balance(seen, set, &m, &alpha, &c, NULL, NULL, &l, 0, &a), 2);
+	free(a);
+	/* the dump shows both slices in force: clean again 10 ms later, already at target */
+	assert_int_equal(
+	    sbco_policy_balance(seen, set, &m, &alpha, &c, NULL, NULL, &l, 10000000, &a), 0);
+	free(a);
+	assert_false(sbco_ledger_find(&l, 10)->dirty);
+	assert_false(sbco_ledger_find(&l, 11)->dirty);
+	sbco_vm_set_free(set);
+	sbco_ledger_clear(&l);
+	sbco_snapshot_free(seen);
+}
+
+/* Weight loans are paid back: the integral of (weight - original) returns to ~0 and both
+ * weights end at their originals; slices are simply restored. */
+static void test_repayment(void **state)
+{
+	static const enum sbco_mode m = SBCO_MODE_SBCO;
+	static const double alpha = 2.0 / 3;
+	struct sbco_snapshot *none = parse_text("cpu#0\n");
+	struct sbco_balance_cfg c;
+	struct sbco_ledger l = {0};
+	struct sbco_action *a = NULL;
+	struct sbco_vm_set *hot = one_vm(3, 4, 2), *calm = one_vm(0, 4, 2);
+	int64_t w[2] = {1024, 1024};
+	double integral[2] = {0, 0};
+	uint64_t t = 0, step = 100000000;
+	int n;
+
+	(void)state;
+	sbco_balance_cfg_default(&c);
+	c.lever = SBCO_LEVER_WEIGHT;
+	c.dirty_timeout_ns = 0;
+	for (int cycle = 0; cycle < 60; cycle++, t += step) {
+		n = sbco_policy_balance(none, cycle < 5 ? hot : calm, &m, &alpha, &c, orig_1024,
+					NULL, &l, t, &a);
+		assert_true(n >= 0);
+		for (int k = 0; k < 2; k++)
+			integral[k] += (double)(w[k] - 1024) * (double)step / 1e9;
+		for (int i = 0; i < n; i++)
+			w[a[i].tid - 10] = a[i].value;
+		free(a);
+		if (cycle == 0) {
+			assert_int_equal(w[0], 1536);
+			assert_int_equal(w[1], 512);
+		}
+	}
+	assert_int_equal(w[0], 1024);
+	assert_int_equal(w[1], 1024);
+	for (int k = 0; k < 2; k++) /* even within one cycle of one nudge: 512 x 0.1 s */
+		assert_true(fabs(integral[k]) <= 51.2 + 1e-9);
+	sbco_ledger_clear(&l);
+
+	/* slice lever: calm -> both back to the default slice (0) at once */
+	c.lever = SBCO_LEVER_SLICE;
+	assert_int_equal(sbco_policy_balance(none, hot, &m, &alpha, &c, NULL, NULL, &l, 0, &a), 2);
+	free(a);
+	n = sbco_policy_balance(none, calm, &m, &alpha, &c, NULL, NULL, &l, step, &a);
+	assert_int_equal(n, 2);
+	assert_int_equal(a[0].value, 0);
+	assert_int_equal(a[0].why, SBCO_WHY_RESTORE);
+	assert_int_equal(a[1].value, 0);
+	free(a);
+	/* and a loan never outlives max_loan even while the distance stays high */
+	sbco_ledger_clear(&l);
+	assert_int_equal(sbco_policy_balance(none, hot, &m, &alpha, &c, NULL, NULL, &l, 0, &a), 2);
+	free(a);
+	n = sbco_policy_balance(none, hot, &m, &alpha, &c, NULL, NULL, &l, c.max_loan_ns, &a);
+	assert_int_equal(n, 2);
+	assert_int_equal(a[0].why, SBCO_WHY_RESTORE);
+	free(a);
+	sbco_vm_set_free(hot);
+	sbco_vm_set_free(calm);
+	sbco_ledger_clear(&l);
+	sbco_snapshot_free(none);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +395,10 @@ int main(void)
 	    cmocka_unit_test(test_pinning_off_housekeeping),
 	    cmocka_unit_test(test_more_vcpus_than_cpus),
 	    cmocka_unit_test(test_topology_order),
+	    cmocka_unit_test(test_threshold_fires),
+	    cmocka_unit_test(test_dirty_not_twice),
+	    cmocka_unit_test(test_dirty_clears_when_seen),
+	    cmocka_unit_test(test_repayment),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
