@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: MIT
+# Benchmarks, run from the top Makefile as `$(MAKE) -f bench/bench.mk BUILD=$(BUILD) bench`
+# (after it has built $(BUILD)/libsbco.a). Dump parse time vs size: gen_dump writes synthetic
+# 6.18 scheduler dumps into $(BUILD)/bench/, bench_parse times reading, parsing, ordinates and
+# VM analysis of each and prints a markdown table, also kept in $(BUILD)/bench/parse.md.
+# BENCH_MIN_MS / BENCH_MAX_REPS: per measurement, repeat until MIN_MS of runs (at least 5) or
+# MAX_REPS runs, and keep the best.
+
+BUILD ?= build
+CC ?= gcc
+B := $(BUILD)/bench
+BENCH_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib
+BENCH_LIBS := $(BUILD)/libsbco.a $(shell pkg-config --libs libcjson libvirt libvirt-qemu libnl-3.0) -lm -lpthread
+BENCH_MIN_MS ?= 300
+BENCH_MAX_REPS ?= 200
+BENCH_SEED ?= 1
+
+# CPUS-TASKS-VMS-VCPUS[-FLAG]: about 1.5 vCPUs per host CPU. By default a cfs_rq block for
+# every group with a task on the CPU and one rt_rq per CPU. -R: one rt_rq per task group on
+# every CPU (CONFIG_RT_GROUP_SCHED, as the fixture's kernel); -A: cfs_rq blocks only for
+# groups with a runnable task there (idle group queues decayed off the leaf list).
+PARSE_SIZES := 2-200-2-2 8-800-3-4 32-2000-12-4 64-4000-12-8 128-8000-24-8 256-5000-48-8 \
+	256-20000-48-8 512-20000-96-8 256-20000-48-8-A 256-20000-48-8-R
+PARSE_DUMPS := $(PARSE_SIZES:%=$(B)/dump-%.txt)
+# bench_parse labels a file NOTE=FILE: the flagged dumps' rows say which variant they are.
+note = $(if $(filter %-R,$(1)),RT_GROUP_SCHED=)$(if $(filter %-A,$(1)),busy-cfs_rq-only=)
+PARSE_ARGS := $(foreach s,$(PARSE_SIZES),$(call note,$(s))$(B)/dump-$(s).txt)
+
+.PHONY: bench bench-parse
+.SECONDARY:
+
+bench: bench-parse
+
+bench-parse: $(B)/bench_parse $(PARSE_DUMPS)
+	@$(B)/bench_parse -m $(BENCH_MIN_MS) -r $(BENCH_MAX_REPS) $(PARSE_ARGS) > $(B)/parse.md.tmp; \
+		r=$$?; cat $(B)/parse.md.tmp; mv $(B)/parse.md.tmp $(B)/parse.md; exit $$r
+
+$(B)/%: bench/%.c $(BUILD)/libsbco.a lib/sbco.h
+	@mkdir -p $(B)
+	$(CC) $(BENCH_CFLAGS) -o $@ $< $(BENCH_LIBS)
+
+$(B)/dump-%.txt: $(B)/gen_dump
+	@set -- $(subst -, ,$*); \
+		$(B)/gen_dump -c $$1 -t $$2 -m $$3 -v $$4 -s $(BENCH_SEED) $${5:+-$$5} > $@.tmp && \
+		mv $@.tmp $@
