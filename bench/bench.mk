@@ -26,10 +26,17 @@ PARSE_DUMPS := $(PARSE_SIZES:%=$(B)/dump-%.txt)
 note = $(if $(filter %-R,$(1)),RT_GROUP_SCHED=)$(if $(filter %-A,$(1)),busy-cfs_rq-only=)
 PARSE_ARGS := $(foreach s,$(PARSE_SIZES),$(call note,$(s))$(B)/dump-$(s).txt)
 
-.PHONY: bench bench-parse
+.PHONY: bench bench-parse bench-discovery
 .SECONDARY:
 
-bench: bench-parse
+bench: bench-parse bench-discovery
+
+# Full /proc discovery scan with synthetic VMs (fakevm processes it starts and ends).
+bench-discovery: $(B)/bench_discovery
+	@echo "| VMs x vCPUs | threads on host | VMs found | floor: read every comm, ms | full scan + CPU, ms | full scan, ms | steady scan (prev), ms |"
+	@echo "|---|---:|---:|---:|---:|---:|---:|"
+	@$(B)/bench_discovery $(BUILD) 10 8 30
+	@$(B)/bench_discovery $(BUILD) 100 8 30
 
 bench-parse: $(B)/bench_parse $(PARSE_DUMPS)
 	@$(B)/bench_parse -m $(BENCH_MIN_MS) -r $(BENCH_MAX_REPS) $(PARSE_ARGS) > $(B)/parse.md.tmp; \

@@ -138,6 +138,28 @@ int main(int argc, char **argv)
 		sbco_vm_list_free(l);
 		sbco_vm_list_free(l2);
 	}
+	{
+		/* steady state under the event-driven watch: 2 s of nothing happening */
+		struct sbco_proc_watch *w = NULL;
+		struct sbco_proc_watch_stats ws;
+
+		if (sbco_proc_watch_new("/", &pat, &w) == 0) {
+			double t0 = now_ms();
+
+			while (now_ms() - t0 < 2000) {
+				usleep(100000);
+				sbco_proc_watch_process(w);
+			}
+			sbco_proc_watch_get_stats(w, &ws);
+			fprintf(stderr,
+				"watch (%s): 2 s steady state with %d VMs: %lu full scans (1 = the "
+				"initial one), %lu process rescans, %lu events\n",
+				sbco_proc_watch_has_events(w) ? "proc connector" : "no events: polling",
+				vms, (unsigned long)ws.full_scans, (unsigned long)ws.pid_scans,
+				(unsigned long)ws.events);
+			sbco_proc_watch_free(w);
+		}
+	}
 	for (int i = 0; i < vms; i++) {
 		kill(pids[i], SIGTERM);
 		waitpid(pids[i], NULL, 0);

@@ -125,31 +125,32 @@ static char *strip_prefix(char *l)
 	return l;
 }
 
-/* "  .key      : value" or "key    : value" (v0.10+ header). Returns false otherwise. */
-static bool split_kv(char *l, char **ret_key, char **ret_val)
+/* "  .key      : value" or "key    : value" (v0.10+ header). Returns false otherwise.
+ * One pass: the key ends at the first blank or ':', only blanks may follow up to ':'. */
+static bool split_kv(char *l, char **ret_key, size_t *ret_klen, char **ret_val)
 {
-	char *colon, *k, *ke, *v;
+	char *k, *q;
 
 	while (*l == ' ')
 		l++;
 	if (*l == '.')
 		l++;
-	colon = strchr(l, ':');
-	if (!colon || colon == l)
-		return false;
 	k = l;
-	ke = colon;
-	while (ke > k && is_blank(ke[-1]))
-		ke--;
-	for (char *q = k; q < ke; q++)
-		if (*q == ' ')
-			return false;
-	*ke = '\0';
-	v = colon + 1;
-	while (is_blank(*v))
-		v++;
+	for (q = k; *q && *q != ':' && *q != ' ' && *q != '\t'; q++)
+		;
+	if (q == k)
+		return false;
+	*ret_klen = (size_t)(q - k);
+	while (*q == ' ' || *q == '\t')
+		q++;
+	if (*q != ':')
+		return false;
+	k[*ret_klen] = '\0';
+	q++;
+	while (is_blank(*q))
+		q++;
 	*ret_key = k;
-	*ret_val = v;
+	*ret_val = q;
 	return true;
 }
 
@@ -187,52 +188,73 @@ static void top_kv(struct parser *p, const char *k, const char *v)
 		(void)num_ns(v, &s->base_slice_ns);
 }
 
-static void cpu_kv(struct parser *p, const char *k, const char *v)
+#define KEY(k, lit) (klen == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
+
+static void cpu_kv(struct parser *p, const char *k, size_t klen, const char *v)
 {
 	struct sbco_cpu *c = cur_cpu(p);
 	uint64_t u;
 
 	if (!c)
 		return;
-	if (strcmp(k, "nr_running") == 0 && num_u64(v, &c->nr_running))
+	if (KEY(k, "nr_running") && num_u64(v, &c->nr_running))
 		c->have |= SBCO_CPU_NR_RUNNING;
-	else if (strcmp(k, "curr->pid") == 0 && num_u64(v, &u) && u <= INT32_MAX) {
+	else if (KEY(k, "curr->pid") && num_u64(v, &u) && u <= INT32_MAX) {
 		c->curr_pid = (int32_t)u;
 		c->have |= SBCO_CPU_CURR_PID;
-	} else if (strcmp(k, "clock") == 0 && num_ns(v, &c->clock_ns))
+	} else if (KEY(k, "clock") && num_ns(v, &c->clock_ns))
 		c->have |= SBCO_CPU_CLOCK;
 }
 
-static void cfs_kv(struct parser *p, const char *k, const char *v)
+/* cfs_rq blocks are most of a dump's bytes: dispatch on the key's length first. */
+static void cfs_kv(struct parser *p, const char *k, size_t klen, const char *v)
 {
 	struct sbco_cfs_rq *r = &p->s->rqs[p->s->nr_rqs - 1];
 
-	if (k[0] == 's' && k[1] == 'e' && k[2] == '-' && k[3] == '>') {
-		k += 4;
-		if (strcmp(k, "vruntime") == 0 && num_ns(v, &r->se_vruntime_ns))
+	switch (klen) {
+	case 4:
+		if (KEY(k, "load") && num_u64(v, &r->load))
+			r->have |= SBCO_RQ_LOAD;
+		break;
+	case 9:
+		if (KEY(k, "nr_queued") && num_u64(v, &r->nr_running))
+			r->have |= SBCO_RQ_NR_RUNNING;
+		break;
+	case 10:
+		if (KEY(k, "nr_running") && num_u64(v, &r->nr_running))
+			r->have |= SBCO_RQ_NR_RUNNING;
+		break;
+	case 11:
+		if (KEY(k, "h_nr_queued") && num_u64(v, &r->h_nr_running))
+			r->have |= SBCO_RQ_H_NR_RUNNING;
+		break;
+	case 12:
+		if (KEY(k, "min_vruntime") && num_ns(v, &r->min_vruntime_ns))
+			r->have |= SBCO_RQ_MIN_VRUNTIME;
+		else if (KEY(k, "avg_vruntime") && num_ns(v, &r->avg_vruntime_ns))
+			r->have |= SBCO_RQ_AVG_VRUNTIME;
+		else if (KEY(k, "h_nr_running") && num_u64(v, &r->h_nr_running))
+			r->have |= SBCO_RQ_H_NR_RUNNING;
+		else if (KEY(k, "se->vruntime") && num_ns(v, &r->se_vruntime_ns))
 			r->have |= SBCO_RQ_SE_VRUNTIME;
-		else if (strcmp(k, "load.weight") == 0 && num_u64(v, &r->se_weight))
+		break;
+	case 13:
+		if (KEY(k, "zero_vruntime") && num_ns(v, &r->zero_vruntime_ns))
+			r->have |= SBCO_RQ_ZERO_VRUNTIME;
+		else if (KEY(k, "left_vruntime") && num_ns(v, &r->left_vruntime_ns))
+			r->have |= SBCO_RQ_LEFT_VRUNTIME;
+		break;
+	case 15:
+		if (KEY(k, "se->load.weight") && num_u64(v, &r->se_weight))
 			r->have |= SBCO_RQ_SE_WEIGHT;
-		else if (strcmp(k, "sum_exec_runtime") == 0 && num_ns(v, &r->se_sum_exec_ns))
+		break;
+	case 20:
+		if (KEY(k, "se->sum_exec_runtime") && num_ns(v, &r->se_sum_exec_ns))
 			r->have |= SBCO_RQ_SE_SUM_EXEC;
-		return;
+		break;
+	default:
+		break;
 	}
-	if (strcmp(k, "min_vruntime") == 0 && num_ns(v, &r->min_vruntime_ns))
-		r->have |= SBCO_RQ_MIN_VRUNTIME;
-	else if (strcmp(k, "avg_vruntime") == 0 && num_ns(v, &r->avg_vruntime_ns))
-		r->have |= SBCO_RQ_AVG_VRUNTIME;
-	else if (strcmp(k, "zero_vruntime") == 0 && num_ns(v, &r->zero_vruntime_ns))
-		r->have |= SBCO_RQ_ZERO_VRUNTIME;
-	else if (strcmp(k, "left_vruntime") == 0 && num_ns(v, &r->left_vruntime_ns))
-		r->have |= SBCO_RQ_LEFT_VRUNTIME;
-	else if ((strcmp(k, "nr_running") == 0 || strcmp(k, "nr_queued") == 0) &&
-		 num_u64(v, &r->nr_running))
-		r->have |= SBCO_RQ_NR_RUNNING;
-	else if ((strcmp(k, "h_nr_running") == 0 || strcmp(k, "h_nr_queued") == 0) &&
-		 num_u64(v, &r->h_nr_running))
-		r->have |= SBCO_RQ_H_NR_RUNNING;
-	else if (strcmp(k, "load") == 0 && num_u64(v, &r->load))
-		r->have |= SBCO_RQ_LOAD;
 }
 
 /* "cpu#3, 2096.020 MHz", "cpu#3", "cpu#3: Online" */
@@ -378,6 +400,7 @@ static void on_version(struct parser *p, char *l)
 static int on_line(struct parser *p, char *l)
 {
 	char *k, *v;
+	size_t klen;
 	bool is_row;
 	int ret;
 
@@ -439,13 +462,15 @@ static int on_line(struct parser *p, char *l)
 		}
 		return fail(p, "expected the runnable-tasks header, got '%.80s'", l);
 	}
-	if (p->sec != SEC_TABLE && split_kv(l, &k, &v)) {
+	if (p->sec == SEC_OTHER && (l[0] == ' ' || l[0] == '\0'))
+		return 0; /* rt_rq/dl_rq fields: nothing sbco reads */
+	if (p->sec != SEC_TABLE && split_kv(l, &k, &klen, &v)) {
 		if (p->sec == SEC_TOP)
 			top_kv(p, k, v);
 		else if (p->sec == SEC_CPU)
-			cpu_kv(p, k, v);
+			cpu_kv(p, k, klen, v);
 		else if (p->sec == SEC_CFS)
-			cfs_kv(p, k, v);
+			cfs_kv(p, k, klen, v);
 		return 0;
 	}
 	if (p->sec == SEC_TOP && (strncmp(l, "now at", 6) == 0 || strcmp(l, "sysctl_sched") == 0))
@@ -472,7 +497,7 @@ int sbco_dump_parse(const char *text, size_t len, struct sbco_snapshot **ret_sna
 		    size_t err_len)
 {
 	struct parser p = {.err = err, .err_len = err_len};
-	char *line, *end;
+	char *line, *end, *nul;
 	int ret = 0;
 
 	if (!text || !ret_snap)
@@ -490,6 +515,7 @@ int sbco_dump_parse(const char *text, size_t len, struct sbco_snapshot **ret_sna
 	memcpy(p.s->buf, text, len);
 	p.s->buf[len] = '\0';
 	end = p.s->buf + len;
+	nul = memchr(p.s->buf, '\0', len); /* one pass here instead of one per line */
 	for (line = p.s->buf; line < end;) {
 		char *nl = memchr(line, '\n', (size_t)(end - line));
 
@@ -498,7 +524,7 @@ int sbco_dump_parse(const char *text, size_t len, struct sbco_snapshot **ret_sna
 			nl = end;
 		*nl = '\0';
 		p.lineno++;
-		if (memchr(line, '\0', (size_t)(nl - line))) {
+		if (nul && nul < nl) {
 			ret = fail(&p, "NUL byte in text");
 			break;
 		}

@@ -164,13 +164,18 @@ static int read_state(const struct dump_table *t, const char *l, int comm_start,
 	return 0;
 }
 
-static size_t tokenize(char *s, struct tok *tok, size_t max)
+/* Split s on blanks into at most max tokens; *ret_end is the line's end when it was
+ * reached, NULL when tokens ran out first. */
+static size_t tokenize(char *s, struct tok *tok, size_t max, char **ret_end)
 {
 	size_t n = 0;
 
+	*ret_end = NULL;
 	for (;;) {
 		while (is_blank(*s))
 			s++;
+		if (!*s)
+			*ret_end = s;
 		if (!*s || n == max)
 			return n;
 		tok[n].s = s;
@@ -251,7 +256,8 @@ static int read_stats(const struct dump_table *t, bool eevdf, struct tok *tok, s
 int dump_row_parse(struct dump_table *t, char *l, struct sbco_task *r)
 {
 	struct tok tok[MAX_TOK];
-	size_t len = strlen(l), n, i;
+	size_t len = strnlen(l, (size_t)t->task_end + 2), n, i;
+	char *end;
 	int e, ret;
 	int64_t x;
 	bool eevdf;
@@ -263,7 +269,7 @@ int dump_row_parse(struct dump_table *t, char *l, struct sbco_task *r)
 	ret = read_state(t, l, e - 15, r);
 	if (ret < 0)
 		return ret;
-	n = tokenize(l + e + 1, tok, MAX_TOK);
+	n = tokenize(l + e + 1, tok, MAX_TOK, &end);
 	if (n < 2 || tok[0].kind != 'i')
 		return -ENOENT; /* no PID after the comm field: not a row */
 	l[e] = '\0';
@@ -314,8 +320,8 @@ int dump_row_parse(struct dump_table *t, char *l, struct sbco_task *r)
 	if (ret < 0)
 		return ret;
 	if (i < n) {
-		char *end = l + len;
-
+		if (!end)
+			end = tok[i].s + strlen(tok[i].s);
 		while (end > tok[i].s && is_blank(end[-1]))
 			end--;
 		*end = '\0';
