@@ -10,7 +10,7 @@ BUILD ?= build
 CC ?= gcc
 B := $(BUILD)/bench
 BENCH_CFLAGS := -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Ilib
-BENCH_LIBS := $(BUILD)/libsbco.a $(shell pkg-config --libs libcjson libvirt libvirt-qemu libnl-3.0) -lm -lpthread
+BENCH_LIBS := $(BUILD)/libsbco.a $(shell pkg-config --libs libcjson libvirt libvirt-qemu libnl-3.0 libcgroup) -lm -lpthread
 BENCH_MIN_MS ?= 300
 BENCH_MAX_REPS ?= 200
 BENCH_SEED ?= 1

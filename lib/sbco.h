@@ -581,6 +581,49 @@ int sbco_policy_balance(const struct sbco_snapshot *snap, const struct sbco_vm_s
 			const struct sbco_balance_cfg *cfg, sbco_original_fn original, void *ud,
 			struct sbco_ledger *ledger, uint64_t now_ns, struct sbco_action **ret);
 
+/* ---------------------------------------------------------------- host access and actuators */
+
+/* Every change sbco makes to the host goes through these operations, so tests can record
+ * them and a fake root can stand in for sysfs/cgroupfs. Each returns 0 or -errno. */
+struct sbco_host_ops {
+	int (*get_affinity)(void *ud, int32_t tid, struct sbco_cpuset *ret);
+	int (*set_affinity)(void *ud, int32_t tid, const struct sbco_cpuset *cpus);
+	/* slice: the custom EEVDF slice in ns, 0 = the kernel default */
+	int (*set_slice)(void *ud, int32_t tid, int64_t slice_ns);
+	int (*get_nice)(void *ud, int32_t tid, int64_t *ret);
+	int (*set_nice)(void *ud, int32_t tid, int64_t nice);
+	/* weight of the cpu cgroup at path: cpu.shares (v1) or cpu.weight (v2) */
+	int (*get_weight)(void *ud, const char *cgroup, int64_t *ret);
+	int (*set_weight)(void *ud, const char *cgroup, int64_t weight);
+};
+
+/* The real host below root: sched_{get,set}affinity, sched_setattr (SCHED_OTHER custom
+ * slice; nice and policy kept), setpriority, and cgroup weights through libcgroup on the
+ * real root, or as files under root/sys/fs/cgroup on a fake one. ud is the root string. */
+extern const struct sbco_host_ops sbco_host_ops_real;
+
+struct sbco_actuator;
+
+struct sbco_restore_stats {
+	uint32_t restored, vanished, failed;
+};
+
+/* Returns 0 and *ret, -ENOMEM. ops/ud must outlive the actuator. */
+int sbco_actuator_new(const struct sbco_host_ops *ops, void *ud, struct sbco_actuator **ret);
+struct sbco_actuator *sbco_actuator_free(struct sbco_actuator *a);
+/* Set a vCPU's affinity; the value before sbco's first change is recorded for restore.
+ * Returns 0, -ESRCH when the thread is gone (its records are dropped), -errno otherwise. */
+int sbco_actuator_set_affinity(struct sbco_actuator *a, int32_t tid, const struct sbco_cpuset *c);
+/* Apply one balancing action (cgroup: the vCPU's own cpu cgroup, for the weight lever);
+ * original_slice_ns: the slice in force before sbco (0 = default; the dump's S flag tells).
+ * Records the original first. Returns 0, -ESRCH, -errno. */
+int sbco_actuator_apply(struct sbco_actuator *a, const struct sbco_action *act, const char *cgroup,
+			int64_t original_slice_ns);
+/* Put back every recorded original, newest change last undone first. */
+void sbco_actuator_restore_all(struct sbco_actuator *a, struct sbco_restore_stats *ret);
+/* Number of recorded originals (things that will be restored). */
+size_t sbco_actuator_pending(const struct sbco_actuator *a);
+
 /* ---------------------------------------------------------------- helpers */
 
 /* Strict unsigned parse of a decimal string: the whole string, no sign, no overflow.

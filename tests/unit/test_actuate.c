@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the actuators with recording host operations: originals are recorded
+ * once, before the first change; restore puts every one of them back; vanished threads
+ * are dropped; a shared cgroup is never reweighted; the real weight operations on a fake
+ * cgroup v2 tree (cpu.weight) and v1 tree (cpu.shares).
+ */
+#include "testutil.h"
+
+struct fake {
+	struct sbco_cpuset aff[8];
+	int64_t slice[8], nice[8], weight;
+	int calls;
+};
+
+static int f_get_aff(void *ud, int32_t tid, struct sbco_cpuset *ret)
+{
+	struct fake *f = ud;
+
+	if (tid >= 8)
+		return -ESRCH;
+	*ret = f->aff[tid];
+	return 0;
+}
+
+static int f_set_aff(void *ud, int32_t tid, const struct sbco_cpuset *c)
+{
+	struct fake *f = ud;
+
+	f->calls++;
+	if (tid >= 8)
+		return -ESRCH;
+	f->aff[tid] = *c;
+	return 0;
+}
+
+static int f_set_slice(void *ud, int32_t tid, int64_t v)
+{
+	struct fake *f = ud;
+
+	f->calls++;
+	f->slice[tid] = v;
+	return 0;
+}
+
+static int f_get_nice(void *ud, int32_t tid, int64_t *ret)
+{
+	*ret = ((struct fake *)ud)->nice[tid];
+	return 0;
+}
+
+static int f_set_nice(void *ud, int32_t tid, int64_t v)
+{
+	struct fake *f = ud;
+
+	f->calls++;
+	f->nice[tid] = v;
+	return 0;
+}
+
+static int f_get_w(void *ud, const char *cg, int64_t *ret)
+{
+	(void)cg;
+	*ret = ((struct fake *)ud)->weight;
+	return 0;
+}
+
+static int f_set_w(void *ud, const char *cg, int64_t v)
+{
+	struct fake *f = ud;
+
+	(void)cg;
+	f->calls++;
+	f->weight = v;
+	return 0;
+}
+
+static const struct sbco_host_ops fake_ops = {f_get_aff,  f_set_aff, f_set_slice, f_get_nice,
+					      f_set_nice, f_get_w,   f_set_w};
+
+static void test_record_and_restore(void **state)
+{
+	struct fake f = {.weight = 1024};
+	struct sbco_actuator *a;
+	struct sbco_cpuset all, one, two;
+	struct sbco_restore_stats st;
+	struct sbco_action slice = {.tid = 1, .lever = SBCO_LEVER_SLICE, .value = 100000};
+	struct sbco_action nice = {.tid = 2, .lever = SBCO_LEVER_NICE, .value = -2};
+	struct sbco_action w = {.tid = 3, .lever = SBCO_LEVER_WEIGHT, .value = 1536};
+
+	(void)state;
+	assert_int_equal(sbco_cpuset_parse("0-7", &all), 0);
+	assert_int_equal(sbco_cpuset_parse("0-3", &one), 0);
+	assert_int_equal(sbco_cpuset_parse("4-7", &two), 0);
+	for (int i = 0; i < 8; i++)
+		f.aff[i] = all;
+	f.nice[2] = 5;
+	assert_int_equal(sbco_actuator_new(&fake_ops, &f, &a), 0);
+	assert_int_equal(sbco_actuator_set_affinity(a, 1, &one), 0);
+	assert_int_equal(sbco_actuator_set_affinity(a, 1, &two), 0); /* original stays "0-7" */
+	assert_int_equal(sbco_actuator_apply(a, &slice, NULL, 300000), 0);
+	assert_int_equal(sbco_actuator_apply(a, &nice, NULL, 0), 0);
+	assert_int_equal(sbco_actuator_apply(a, &w, "/machine/vm1/vcpu0", 0), 0);
+	assert_int_equal(sbco_actuator_apply(a, &w, "/", 0), -EINVAL);
+	assert_int_equal(sbco_actuator_set_affinity(a, 9, &one), -ESRCH);
+	assert_true(sbco_cpuset_equal(&f.aff[1], &two));
+	assert_int_equal(f.slice[1], 100000);
+	assert_int_equal(f.nice[2], -2);
+	assert_int_equal(f.weight, 1536);
+	assert_int_equal(sbco_actuator_pending(a), 4);
+	sbco_actuator_restore_all(a, &st);
+	assert_int_equal(st.restored, 4);
+	assert_int_equal(st.failed, 0);
+	assert_true(sbco_cpuset_equal(&f.aff[1], &all));
+	assert_int_equal(f.slice[1], 300000); /* the custom slice it had before */
+	assert_int_equal(f.nice[2], 5);
+	assert_int_equal(f.weight, 1024);
+	assert_int_equal(sbco_actuator_pending(a), 0);
+	sbco_actuator_free(a);
+}
+
+static void test_fake_cgroup_trees(void **state)
+{
+	char root[] = "/tmp/sbco-cg.XXXXXX", cmd[4300], path[4200];
+	int64_t v;
+	FILE *f;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/sys/fs/cgroup/machine.slice/vm1/vcpu0 %s/sys/fs/cgroup/cpu/vm2/vcpu0"
+		 " && echo 100 > %s/sys/fs/cgroup/machine.slice/vm1/vcpu0/cpu.weight"
+		 " && echo 1024 > %s/sys/fs/cgroup/cpu/vm2/vcpu0/cpu.shares",
+		 root, root, root, root);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(sbco_host_ops_real.get_weight(root, "/machine.slice/vm1/vcpu0", &v), 0);
+	assert_int_equal(v, 100); /* v2 */
+	assert_int_equal(sbco_host_ops_real.set_weight(root, "/machine.slice/vm1/vcpu0", 150), 0);
+	assert_int_equal(sbco_host_ops_real.get_weight(root, "/vm2/vcpu0", &v), 0);
+	assert_int_equal(v, 1024); /* v1 */
+	assert_int_equal(sbco_host_ops_real.set_weight(root, "/vm2/vcpu0", 1536), 0);
+	snprintf(path, sizeof(path), "%s/sys/fs/cgroup/machine.slice/vm1/vcpu0/cpu.weight", root);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%ld", &v), 1);
+	fclose(f);
+	assert_int_equal(v, 150);
+	assert_int_equal(sbco_host_ops_real.get_weight(root, "/nope", &v), -ENOENT);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_record_and_restore),
+	    cmocka_unit_test(test_fake_cgroup_trees),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
