@@ -154,7 +154,8 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"watch (%s): 2 s steady state with %d VMs: %lu full scans (1 = the "
 				"initial one), %lu process rescans, %lu events\n",
-				sbco_proc_watch_has_events(w) ? "proc connector" : "no events: polling",
+				sbco_proc_watch_has_events(w) ? "proc connector"
+							      : "no events: polling",
 				vms, (unsigned long)ws.full_scans, (unsigned long)ws.pid_scans,
 				(unsigned long)ws.events);
 			sbco_proc_watch_free(w);
