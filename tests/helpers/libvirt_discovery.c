@@ -81,6 +81,19 @@ static bool disconnected(struct sbco_libvirt *lv, const void *arg)
 	return !sbco_libvirt_connected(lv);
 }
 
+static uint64_t connects_before;
+
+/* reconnected after the restart, and both domains listed again */
+static bool reconnected(struct sbco_libvirt *lv, const void *names)
+{
+	const char *const *n = names;
+	struct sbco_libvirt_stats st;
+
+	sbco_libvirt_get_stats(lv, &st);
+	return st.connects > connects_before && sbco_libvirt_connected(lv) && has(lv, n[0]) &&
+	       has(lv, n[1]);
+}
+
 static int check_vm(const struct sbco_vm *vm, const struct sbco_vm *qmp)
 {
 	if (!vm || vm->nr_vcpus != 2 || vm->pid <= 0 || vm->backend != SBCO_BACKEND_LIBVIRT ||
@@ -176,13 +189,31 @@ static int run(const char *d1, const char *d2, const char *restart)
 	/* libvirtd killed and restarted: reconnect, same VMs */
 	tid_before[0] = find(lv, d1)->vcpus[0].tid;
 	tid_before[1] = find(lv, d2)->vcpus[1].tid;
-	snprintf(cmd, sizeof(cmd), "timeout 120 sh %s", restart);
+	sbco_libvirt_get_stats(lv, &s0);
+	connects_before = s0.connects;
+	snprintf(cmd, sizeof(cmd), "timeout 120 sh %s stop", restart);
 	if (system(cmd) != 0) {
-		fprintf(stderr, "FAIL: restarting libvirtd\n");
+		fprintf(stderr, "FAIL: stopping libvirtd\n");
 		goto out;
 	}
-	if (wait_for(lv, has, d1, 30000000000ull, NULL) < 0 ||
-	    wait_for(lv, has, d2, 30000000000ull, &t) < 0 || !sbco_libvirt_connected(lv)) {
+	/* 2 s without libvirtd: the backend notices, keeps the VMs, retries with backoff */
+	wait_for(lv, reconnected, (const char *const[]){d1, d2}, 2000000000ull, NULL);
+	sbco_libvirt_get_stats(lv, &s1);
+	if (sbco_libvirt_connected(lv) || s1.disconnects < 1 || s1.connect_failures < 2 ||
+	    sbco_libvirt_vms(lv)->nr != 2) {
+		fprintf(stderr, "FAIL: libvirtd down: connected=%d disconnects %lu failures %lu\n",
+			sbco_libvirt_connected(lv), (unsigned long)s1.disconnects,
+			(unsigned long)s1.connect_failures);
+		goto out;
+	}
+	printf("ok: libvirtd down 2 s: disconnected, %lu backoff attempts, last VMs kept (%s)\n",
+	       (unsigned long)s1.connect_failures, sbco_libvirt_last_error(lv));
+	snprintf(cmd, sizeof(cmd), "timeout 120 sh %s start", restart);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "FAIL: starting libvirtd\n");
+		goto out;
+	}
+	if (wait_for(lv, reconnected, (const char *const[]){d1, d2}, 30000000000ull, &t) < 0) {
 		fprintf(stderr, "FAIL: no reconnection: %s\n", sbco_libvirt_last_error(lv));
 		goto out;
 	}
@@ -194,8 +225,9 @@ static int run(const char *d1, const char *d2, const char *restart)
 			sbco_libvirt_vms(lv)->nr);
 		goto out;
 	}
-	printf("ok: reconnected (%lu connects, %lu failed attempts), same 2 VMs and tids\n",
-	       (unsigned long)s1.connects, (unsigned long)s1.connect_failures);
+	printf("ok: reconnected %.0f ms after libvirtd was back (%lu connects, %lu failed "
+	       "attempts), same 2 VMs and tids\n",
+	       t / 1e6, (unsigned long)s1.connects, (unsigned long)s1.connect_failures);
 	rc = 0;
 out:
 	sbco_libvirt_free(lq);
