@@ -87,7 +87,7 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(LIB_SRCS)
 	$(Q)$(CLANG) -g -O1 -D_GNU_SOURCE -Ilib $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
 		-o $@ $^ $(PKG_LIBS) -lm
 
-check-build: all $(UNIT_BINS) $(FUZZ_REPLAY)
+check-build: all $(UNIT_BINS) $(FUZZ_REPLAY) man
 
 # The whole gate: every suite reports through tests/run.sh, which prints the final tally.
 check: deps
