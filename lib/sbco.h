@@ -624,6 +624,41 @@ void sbco_actuator_restore_all(struct sbco_actuator *a, struct sbco_restore_stat
 /* Number of recorded originals (things that will be restored). */
 size_t sbco_actuator_pending(const struct sbco_actuator *a);
 
+/* ---------------------------------------------------------------- engine: one policy cycle */
+
+/* The loop body a daemon (or a test) runs: given the VM set and a fresh dump, measure,
+ * decide, act. Owns the ledger and the actuator, so it can restore everything. */
+struct sbco_engine;
+
+struct sbco_engine_stats {
+	uint64_t cycles;
+	uint64_t vm_samples;   /* (cycle, managed-or-observed VM with >= 2 runnable vCPUs) */
+	uint64_t stacked;      /* of those: two runnable siblings on one queue */
+	uint64_t exceeded;     /* of those: distance >= alpha x Q on >= 2 queues */
+	uint64_t exceeded_any; /* of those: distance >= alpha x Q, stacked ones included */
+	uint64_t actions, action_errors, vanished;
+	uint64_t placements; /* affinities set by anti-stacking */
+};
+
+/* root: host root for /proc reads; ops/ud: host operations (sbco_host_ops_real, "/").
+ * Returns 0 and *ret, -ENOMEM. pat must outlive the engine. */
+int sbco_engine_new(const struct sbco_host_ops *ops, void *ud, const char *root,
+		    const struct sbco_patterns *pat, const struct sbco_balance_cfg *bal,
+		    const struct sbco_cpuset *housekeeping, struct sbco_engine **ret);
+struct sbco_engine *sbco_engine_free(struct sbco_engine *e);
+/* Install the VM set and per-VM policy (parallel arrays; copied). Recomputes the
+ * anti-stacking stripes with topo and applies the affinities that changed; VMs now in mode
+ * off get their original affinities back. Returns 0 or -errno (-ENOMEM). */
+int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
+			const struct sbco_vm_policy *pol, const struct sbco_topology *topo);
+/* One cycle over a dump's text. Returns the number of actions applied, or -EBADMSG with err
+ * filled (the engine keeps its last good state), or -ENOMEM. */
+int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint64_t now_ns,
+		      char *err, size_t err_len);
+void sbco_engine_get_stats(const struct sbco_engine *e, struct sbco_engine_stats *ret);
+/* Undo every change (affinity, slice, nice, weight). */
+void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret);
+
 /* ---------------------------------------------------------------- helpers */
 
 /* Strict unsigned parse of a decimal string: the whole string, no sign, no overflow.

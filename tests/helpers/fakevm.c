@@ -5,7 +5,9 @@
  * discovery can name it. Options:
  *   -name guest=NAME,...   VM name (as QEMU's -name)      -uuid UUID   (as QEMU's -uuid)
  *   -smp N                 vCPU threads (default 2)       -fmt FMT     name format, "%d" = index
- *   -mode spin|sleep       what vCPU threads do            -time S      exit after S seconds
+ *   -mode spin|sleep|lock  what vCPU threads do: spin, sleep, or a spin-lock workload (hold
+ *                          5 us, work 20 us, as a guest kernel's lock) plus a QEMU-like
+ *                          helper thread (sleeps 1 ms, runs 50 us)      -time S  exit after S s
  *   -churn                 one more thread that keeps starting and ending short-lived
  *                          vCPU-named threads (index 90+), to race discovery scans
  * Prints "ready PID" and the thread ids on stdout once all threads are named. Every loop is
@@ -15,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +27,49 @@
 
 static atomic_bool stop;
 static const char *fmt = "CPU %d/KVM";
-static int spin_mode = 1;
+static int spin_mode = 1; /* 0 sleep, 1 spin, 2 lock */
+static atomic_int lock_word;
+static atomic_ulong ops;
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void busy_ns(uint64_t ns)
+{
+	uint64_t end = now_ns() + ns;
+
+	while (now_ns() < end)
+		;
+}
+
+static void lock_work(void)
+{
+	int zero = 0;
+
+	while (atomic_load_explicit(&lock_word, memory_order_relaxed) ||
+	       !atomic_compare_exchange_weak(&lock_word, &zero, 1))
+		zero = 0;
+	busy_ns(5000);
+	atomic_store(&lock_word, 0);
+	atomic_fetch_add(&ops, 1);
+	busy_ns(20000);
+}
+
+static void *helper_main(void *p)
+{
+	(void)p;
+	pthread_setname_np(pthread_self(), "qemu-helper");
+	while (!atomic_load(&stop)) {
+		usleep(1000);
+		busy_ns(50000);
+	}
+	return NULL;
+}
 static atomic_int named;
 
 struct vcpu {
@@ -51,7 +96,9 @@ static void *vcpu_main(void *p)
 	v->tid = (pid_t)syscall(SYS_gettid);
 	atomic_fetch_add(&named, 1);
 	while (!atomic_load(&stop)) {
-		if (spin_mode)
+		if (spin_mode == 2)
+			lock_work();
+		else if (spin_mode)
 			x++;
 		else
 			usleep(100000);
@@ -88,7 +135,7 @@ int main(int argc, char **argv)
 {
 	int n = 2, secs = 60, churn = 0;
 	struct vcpu *v;
-	pthread_t ct;
+	pthread_t ct, ht;
 	struct timespec end, now;
 
 	for (int i = 1; i < argc; i++) {
@@ -109,7 +156,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "-fmt"))
 			fmt = val;
 		else if (!strcmp(a, "-mode"))
-			spin_mode = !strcmp(val, "spin");
+			spin_mode = !strcmp(val, "lock") ? 2 : !strcmp(val, "spin");
 		else if (strcmp(a, "-name") && strcmp(a, "-uuid")) {
 			fprintf(stderr, "fakevm: unknown option '%s'\n", a);
 			return 2;
@@ -137,6 +184,8 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (churn)
 		pthread_create(&ct, NULL, churn_main, NULL);
+	if (spin_mode == 2)
+		pthread_create(&ht, NULL, helper_main, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += secs;
 	do {
@@ -147,6 +196,10 @@ int main(int argc, char **argv)
 	atomic_store(&stop, true);
 	if (churn)
 		pthread_join(ct, NULL);
+	if (spin_mode == 2) {
+		pthread_join(ht, NULL);
+		fprintf(stderr, "fakevm: %lu lock ops\n", (unsigned long)atomic_load(&ops));
+	}
 	for (int i = 0; i < n; i++)
 		pthread_join(v[i].th, NULL);
 	free(v);

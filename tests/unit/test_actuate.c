@@ -150,11 +150,93 @@ static void test_fake_cgroup_trees(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static const char engine_dump[] =
+    "cpu#0\nrunnable tasks:\n"
+    " S            task   PID       vruntime   eligible    deadline             slice"
+    "          sum-exec      switches  prio\n----\n"
+    ">R       CPU 0/KVM     1     1.000000   E     2.000000   1.000000   1.000000   1   120"
+    "   0.000000   0.000000   0.000000\n"
+    "cpu#1\nrunnable tasks:\n"
+    " S            task   PID       vruntime   eligible    deadline             slice"
+    "          sum-exec      switches  prio\n----\n"
+    ">R             hog    20     1.000000   E     2.000000   1.000000   1.000000   1   120"
+    "   0.000000   0.000000   0.000000\n"
+    " R             hog    21     1.100000   E     2.100000   1.000000   1.000000   1   120"
+    "   0.000000   0.000000   0.000000\n"
+    " R             hog    22     1.200000   E     2.200000   1.000000   1.000000   1   120"
+    "   0.000000   0.000000   0.000000\n"
+    " R       CPU 1/KVM     2     9.000000   N    10.000000   1.000000   1.000000   1   120"
+    "   0.000000   0.000000   0.000000\n";
+
+/* The engine end to end on a constructed dump and a fake /proc: a VM whose second vCPU is
+ * last of four on its queue gets its slices nudged (sbco mode only), stripes are applied,
+ * and restore undoes all of it; a malformed dump is refused and changes nothing. */
+static void test_engine(void **state)
+{
+	char root[] = "/tmp/sbco-eng.XXXXXX", cmd[4300], err[128];
+	struct fake f = {.weight = 1024};
+	struct sbco_patterns pat = {0};
+	struct sbco_engine *e;
+	struct sbco_engine_stats st;
+	struct sbco_restore_stats rs;
+	struct sbco_topology topo = {0};
+	struct sbco_vcpu v[2] = {{.index = 0, .tid = 1}, {.index = 1, .tid = 2}};
+	struct sbco_vm vm = {.name = (char *)"vm", .pid = 500, .vcpus = v, .nr_vcpus = 2};
+	struct sbco_vm_list l = {0};
+	struct sbco_vm_policy pol = {SBCO_MODE_SBCO, 2.0 / 3, false};
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(cmd, sizeof(cmd),
+		 "for t in 1 2; do mkdir -p %s/proc/$t && printf 'Tgid:\t500\n' > "
+		 "%s/proc/$t/status; done",
+		 root, root);
+	assert_int_equal(system(cmd), 0);
+	for (unsigned c = 0; c < 2; c++) {
+		sbco_cpuset_add(&topo.online, c);
+		topo.order[topo.nr_order++] = (int32_t)c;
+		sbco_cpuset_add(&f.aff[1], c);
+		sbco_cpuset_add(&f.aff[2], c);
+	}
+	topo.nr_cpus = 2;
+	assert_int_equal(sbco_vm_list_add(&l, &vm), 0);
+	assert_int_equal(sbco_patterns_default(&pat), 0);
+	assert_int_equal(sbco_engine_new(&fake_ops, &f, root, &pat, NULL, NULL, &e), 0);
+	assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+	assert_int_equal(sbco_cpuset_count(&f.aff[1]), 1); /* stripes: one CPU each */
+	assert_false(sbco_cpuset_equal(&f.aff[1], &f.aff[2]));
+	assert_int_equal(
+	    sbco_engine_cycle(e, "cpu#0\nrunnable tasks:\nnonsense\n", 31, 0, err, sizeof(err)),
+	    -EBADMSG);
+	assert_non_null(strstr(err, "line 3"));
+	assert_int_equal(
+	    sbco_engine_cycle(e, engine_dump, sizeof(engine_dump) - 1, 1000000, err, sizeof(err)),
+	    2);
+	assert_int_equal(f.slice[2], 100000);  /* laggard boosted */
+	assert_int_equal(f.slice[1], 3000000); /* leader held back */
+	sbco_engine_get_stats(e, &st);
+	assert_int_equal(st.vm_samples, 1);
+	assert_int_equal(st.exceeded, 1);
+	assert_int_equal(st.actions, 2);
+	sbco_engine_restore(e, &rs);
+	assert_int_equal(rs.restored, 4); /* 2 affinities, 2 slices */
+	assert_int_equal(f.slice[1], 0);
+	assert_int_equal(f.slice[2], 0);
+	assert_int_equal(sbco_cpuset_count(&f.aff[1]), 2);
+	sbco_engine_free(e);
+	sbco_patterns_clear(&pat);
+	sbco_vm_clear(&l.vms[0]);
+	free(l.vms);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_record_and_restore),
 	    cmocka_unit_test(test_fake_cgroup_trees),
+	    cmocka_unit_test(test_engine),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One policy cycle, composed from the pieces: parse the dump, compute ordinates, group the
+ * vCPUs into VMs by process, count stacking and threshold excess, run distance balancing
+ * for the VMs in mode sbco, and apply the actions; anti-stacking placements are applied
+ * when the VM set or policy changes. Everything changed goes through one actuator, so
+ * sbco_engine_restore() undoes all of it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sbco.h"
+
+struct sbco_engine {
+	const struct sbco_host_ops *ops;
+	void *ud;
+	char *root;
+	const struct sbco_patterns *pat;
+	struct sbco_balance_cfg bal;
+	struct sbco_cpuset hk;
+	bool have_hk;
+	struct sbco_actuator *act;
+	struct sbco_ledger ledger;
+	struct sbco_vm_list *vms;
+	struct sbco_vm_policy *pol;
+	struct sbco_engine_stats st;
+};
+
+int sbco_engine_new(const struct sbco_host_ops *ops, void *ud, const char *root,
+		    const struct sbco_patterns *pat, const struct sbco_balance_cfg *bal,
+		    const struct sbco_cpuset *housekeeping, struct sbco_engine **ret)
+{
+	struct sbco_engine *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	e->ops = ops;
+	e->ud = ud;
+	e->pat = pat;
+	e->root = strdup(root ? root : "/");
+	if (bal)
+		e->bal = *bal;
+	else
+		sbco_balance_cfg_default(&e->bal);
+	if (housekeeping) {
+		e->hk = *housekeeping;
+		e->have_hk = true;
+	}
+	e->vms = calloc(1, sizeof(*e->vms));
+	if (!e->root || !e->vms || sbco_actuator_new(ops, ud, &e->act) < 0) {
+		sbco_engine_free(e);
+		return -ENOMEM;
+	}
+	*ret = e;
+	return 0;
+}
+
+struct sbco_engine *sbco_engine_free(struct sbco_engine *e)
+{
+	if (!e)
+		return NULL;
+	sbco_actuator_free(e->act);
+	sbco_ledger_clear(&e->ledger);
+	sbco_vm_list_free(e->vms);
+	free(e->pol);
+	free(e->root);
+	free(e);
+	return NULL;
+}
+
+static const struct sbco_vcpu *vcpu_of(const struct sbco_engine *e, int32_t tid, size_t *ret_vm)
+{
+	for (size_t v = 0; v < e->vms->nr; v++)
+		for (size_t k = 0; k < e->vms->vms[v].nr_vcpus; k++)
+			if (e->vms->vms[v].vcpus[k].tid == tid) {
+				if (ret_vm)
+					*ret_vm = v;
+				return &e->vms->vms[v].vcpus[k];
+			}
+	return NULL;
+}
+
+int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
+			const struct sbco_vm_policy *pol, const struct sbco_topology *topo)
+{
+	struct sbco_vm_list *copy = calloc(1, sizeof(*copy));
+	struct sbco_vm_policy *pc = calloc(vms->nr + 1, sizeof(*pc));
+	struct sbco_placement *pl = NULL;
+	size_t n = 0;
+	int r = 0;
+
+	if (!copy || !pc)
+		goto oom;
+	for (size_t i = 0; i < vms->nr; i++)
+		if (sbco_vm_list_add(copy, &vms->vms[i]) < 0)
+			goto oom;
+	memcpy(pc, pol, vms->nr * sizeof(*pc));
+	if (topo && sbco_policy_stripes(copy, pc, topo, e->have_hk ? &e->hk : NULL, &pl, &n) < 0)
+		goto oom;
+	sbco_vm_list_free(e->vms);
+	free(e->pol);
+	e->vms = copy;
+	e->pol = pc;
+	for (size_t i = 0; i < n; i++) {
+		const struct sbco_vcpu *v = &copy->vms[pl[i].vm].vcpus[pl[i].vcpu];
+
+		if (v->tid <= 0 || sbco_cpuset_equal(&v->affinity, &pl[i].cpus))
+			continue;
+		r = sbco_actuator_set_affinity(e->act, v->tid, &pl[i].cpus);
+		if (r == -ENOMEM)
+			break;
+		if (r == 0) {
+			copy->vms[pl[i].vm].vcpus[pl[i].vcpu].affinity = pl[i].cpus;
+			e->st.placements++;
+		} else if (r == -ESRCH) {
+			e->st.vanished++;
+		} else {
+			e->st.action_errors++;
+		}
+		r = 0;
+	}
+	free(pl);
+	return r;
+oom:
+	sbco_vm_list_free(copy);
+	free(pc);
+	return -ENOMEM;
+}
+
+struct orig_ctx {
+	struct sbco_engine *e;
+	const struct sbco_snapshot *s;
+};
+
+/* The ledger's view of a value before sbco touched it. */
+static int64_t original(void *ud, int32_t tid, enum sbco_lever lever)
+{
+	struct orig_ctx *c = ud;
+	const struct sbco_vcpu *v = vcpu_of(c->e, tid, NULL);
+	int64_t x = 0;
+
+	if (lever == SBCO_LEVER_SLICE) {
+		for (size_t i = 0; i < c->s->nr_tasks; i++)
+			if (c->s->tasks[i].pid == tid)
+				return c->s->tasks[i].custom_slice ? c->s->tasks[i].slice_ns : 0;
+		return 0;
+	}
+	if (lever == SBCO_LEVER_NICE)
+		return c->e->ops->get_nice(c->e->ud, tid, &x) == 0 ? x : 0;
+	if (v && v->cgroup && c->e->ops->get_weight(c->e->ud, v->cgroup, &x) == 0)
+		return x;
+	return 1024;
+}
+
+static void count(struct sbco_engine *e, const struct sbco_vm_set *set, enum sbco_mode *mode,
+		  double *alpha)
+{
+	for (size_t i = 0; i < set->nr_vms; i++) {
+		const struct sbco_vm_stat *s = &set->vms[i];
+		const struct sbco_vm *vm = sbco_vm_list_find_pid(e->vms, s->tgid);
+		size_t idx = vm ? (size_t)(vm - e->vms->vms) : 0;
+
+		mode[i] = vm ? e->pol[idx].mode : SBCO_MODE_OFF;
+		alpha[i] = vm && e->pol[idx].alpha > 0 ? e->pol[idx].alpha : set->alpha;
+		if (!vm || s->nr_runnable < 2)
+			continue;
+		e->st.vm_samples++;
+		e->st.stacked += s->stacked;
+		e->st.exceeded += s->nr_queues >= 2 && s->distance >= alpha[i] * s->q_size;
+		e->st.exceeded_any += s->distance >= alpha[i] * s->q_size;
+	}
+}
+
+static void apply(struct sbco_engine *e, const struct sbco_snapshot *s, const struct sbco_action *a,
+		  int n)
+{
+	for (int i = 0; i < n; i++) {
+		const struct sbco_vcpu *v = vcpu_of(e, a[i].tid, NULL);
+		int64_t orig_slice = 0;
+		int r;
+
+		for (size_t t = 0; t < s->nr_tasks; t++)
+			if (s->tasks[t].pid == a[i].tid && s->tasks[t].custom_slice)
+				orig_slice = s->tasks[t].slice_ns;
+		r = sbco_actuator_apply(e->act, &a[i], v ? v->cgroup : NULL, orig_slice);
+		if (r == 0)
+			e->st.actions++;
+		else if (r == -ESRCH)
+			e->st.vanished++;
+		else
+			e->st.action_errors++;
+	}
+}
+
+int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint64_t now_ns,
+		      char *err, size_t err_len)
+{
+	struct sbco_snapshot *s = NULL;
+	struct sbco_ordinates *o = NULL;
+	struct sbco_vm_set *set = NULL;
+	struct sbco_action *a = NULL;
+	enum sbco_mode *mode = NULL;
+	double *alpha = NULL;
+	int r;
+
+	r = sbco_dump_parse(dump, len, &s, err, err_len);
+	if (r < 0)
+		return r;
+	r = sbco_ordinates_compute(s, &o);
+	if (r == 0)
+		r = sbco_vms_analyze(s, o, e->pat, sbco_tgid_from_proc, e->root, 2.0 / 3, &set);
+	if (r < 0)
+		goto out;
+	mode = calloc(set->nr_vms + 1, sizeof(*mode));
+	alpha = calloc(set->nr_vms + 1, sizeof(*alpha));
+	if (!mode || !alpha) {
+		r = -ENOMEM;
+		goto out;
+	}
+	e->st.cycles++;
+	count(e, set, mode, alpha);
+	r = sbco_policy_balance(s, set, mode, alpha, &e->bal, original,
+				&(struct orig_ctx){.e = e, .s = s}, &e->ledger, now_ns, &a);
+	if (r > 0)
+		apply(e, s, a, r);
+out:
+	free(a);
+	free(mode);
+	free(alpha);
+	sbco_vm_set_free(set);
+	sbco_ordinates_free(o);
+	sbco_snapshot_free(s);
+	return r;
+}
+
+void sbco_engine_get_stats(const struct sbco_engine *e, struct sbco_engine_stats *ret)
+{
+	*ret = e->st;
+}
+
+void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret)
+{
+	sbco_actuator_restore_all(e->act, ret);
+	sbco_ledger_clear(&e->ledger);
+}
