@@ -26,10 +26,14 @@ PARSE_DUMPS := $(PARSE_SIZES:%=$(B)/dump-%.txt)
 note = $(if $(filter %-R,$(1)),RT_GROUP_SCHED=)$(if $(filter %-A,$(1)),busy-cfs_rq-only=)
 PARSE_ARGS := $(foreach s,$(PARSE_SIZES),$(call note,$(s))$(B)/dump-$(s).txt)
 
-.PHONY: bench bench-parse bench-discovery
+.PHONY: bench bench-parse bench-discovery bench-policy
 .SECONDARY:
 
-bench: bench-parse bench-discovery
+bench: bench-parse bench-discovery bench-policy
+
+# off / bal / sbco on real threads (needs root; mounts debugfs if needed).
+bench-policy:
+	@sh bench/policy.sh $(BUILD) $(or $(POLICY_SECS),10) $(or $(POLICY_ROUNDS),3)
 
 # Full /proc discovery scan with synthetic VMs (fakevm processes it starts and ends).
 bench-discovery: $(B)/bench_discovery

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The policy loop on real threads: two synthetic spin-lock VMs (fakevm -mode lock, 2 vCPUs
- * and a QEMU-like helper thread each) and two CPU hogs share the host's CPUs; for each mode
+ * and a QEMU-like helper thread each) and two CPU hogs, one pinned on each of the first two
+ * CPUs, share the host; for each mode
  * (off, bal, sbco) the engine runs for a bounded time on the real scheduler dump, then
  * restores. Checks: no stacking under bal and sbco, every affinity, slice and nice back to
  * its original afterwards; reports stacking and threshold-exceed rates per mode (and, when
  * asked, asserts that sbco lowers the exceed rate against off).
  * usage: policy_live BUILD_DIR [SECONDS_PER_MODE [--assert-exceed]]
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -39,21 +41,67 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
+/* Start a fakevm living secs seconds; its stderr (the lock-op count) goes to *ret_err. */
 static pid_t spawn(const char *fakevm, const char *name, const char *smp, const char *mode,
-		   const char *fmt)
+		   const char *fmt, int secs, int *ret_err)
 {
-	pid_t p = fork();
+	char t[16];
+	int fds[2];
+	pid_t p;
 
+	if (pipe(fds) < 0)
+		return -1;
+	snprintf(t, sizeof(t), "%d", secs);
+	p = fork();
 	if (p == 0) {
 		int devnull = open("/dev/null", O_WRONLY);
 
 		dup2(devnull, 1);
-		dup2(devnull, 2);
-		execl(fakevm, fakevm, "-name", name, "-smp", smp, "-mode", mode, "-time", "120",
-		      "-fmt", fmt, (char *)NULL);
+		dup2(fds[1], 2);
+		close(fds[0]);
+		execl(fakevm, fakevm, "-name", name, "-smp", smp, "-mode", mode, "-time", t, "-fmt",
+		      fmt, (char *)NULL);
 		_exit(127);
 	}
+	close(fds[1]);
+	*ret_err = fds[0];
 	return p;
+}
+
+/* Pin every thread of process pid to one CPU (the hogs: one per CPU, as in DESIGN.md). */
+static void pin_process(pid_t pid, unsigned cpu)
+{
+	char path[64];
+	struct sbco_cpuset c = {{0}};
+	DIR *d;
+	struct dirent *de;
+
+	sbco_cpuset_add(&c, cpu);
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] >= '0' && de->d_name[0] <= '9')
+			sbco_host_ops_real.set_affinity(NULL, (int32_t)strtol(de->d_name, NULL, 10),
+							&c);
+	if (d)
+		closedir(d);
+}
+
+/* Wait (bounded by its -time) for a fakevm to end; returns its lock ops or 0. */
+static unsigned long reap(pid_t p, int errfd)
+{
+	char buf[256] = "";
+	unsigned long ops = 0;
+	ssize_t n;
+
+	waitpid(p, NULL, 0);
+	n = read(errfd, buf, sizeof(buf) - 1);
+	close(errfd);
+	if (n > 0) {
+		buf[n] = '\0';
+		sscanf(buf, "fakevm: %lu", &ops);
+	}
+	return ops;
 }
 
 struct orig {
@@ -146,16 +194,15 @@ out:
 int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
-	int secs = argc > 2 ? atoi(argv[2]) : 4, rc = 1, n_orig;
+	int secs = argc > 2 ? atoi(argv[2]) : 4, rc = 1;
 	bool assert_exceed = argc > 3 && !strcmp(argv[3], "--assert-exceed");
 	static const char *const names[3] = {"off", "bal", "sbco"};
+	static const char *const vmname[4] = {"guest=plA", "guest=plB", "guest=hog1", "guest=hog2"};
 	char fakevm[4096];
-	pid_t kids[4] = {0};
 	struct sbco_patterns pat = {0};
-	struct sbco_vm_list *all = NULL, vms = {0};
 	struct sbco_topology *topo = NULL;
 	struct sbco_engine_stats st[3];
-	struct orig orig[16];
+	unsigned long ops[3] = {0};
 	int fd = sbco_dump_open_live("/", NULL);
 
 	if (fd < 0) {
@@ -165,38 +212,57 @@ int main(int argc, char **argv)
 	}
 	close(fd);
 	snprintf(fakevm, sizeof(fakevm), "%s/tests/fakevm", build);
-	kids[0] = spawn(fakevm, "guest=plA", "2", "lock", "CPU %d/KVM");
-	kids[1] = spawn(fakevm, "guest=plB", "2", "lock", "CPU %d/KVM");
-	kids[2] = spawn(fakevm, "guest=hog1", "1", "spin", "hog%d");
-	kids[3] = spawn(fakevm, "guest=hog2", "1", "spin", "hog%d");
-	usleep(500000);
-	if (sbco_patterns_default(&pat) < 0 || sbco_topology_read("/", &topo) < 0 ||
-	    sbco_proc_scan("/", &pat, NULL, 0, &all, NULL) < 0)
+	if (sbco_patterns_default(&pat) < 0 || sbco_topology_read("/", &topo) < 0)
 		goto out;
-	for (size_t i = 0; i < all->nr; i++) /* only our own synthetic VMs */
-		if (all->vms[i].pid == kids[0] || all->vms[i].pid == kids[1])
-			sbco_vm_list_add(&vms, &all->vms[i]);
-	if (vms.nr != 2) {
-		fprintf(stderr, "FAIL: found %zu of our 2 VMs\n", vms.nr);
-		goto out;
-	}
-	n_orig = snapshot_origs(&vms, orig, 16);
 	for (int m = 0; m < 3; m++) {
 		struct sbco_restore_stats rs = {0};
+		struct sbco_vm_list *all = NULL, vms = {0};
+		struct orig orig[16];
+		pid_t kids[4];
+		int errfd[4], n_orig, bad = 0;
 
-		if (run_mode((enum sbco_mode)m, &vms, topo, &pat, secs, &st[m], &rs) < 0)
+		/* fresh VMs per mode, living secs + 1 s: the run below fits inside */
+		for (int i = 0; i < 4; i++)
+			kids[i] =
+			    spawn(fakevm, vmname[i], i < 2 ? "2" : "1", i < 2 ? "lock" : "spin",
+				  i < 2 ? "CPU %d/KVM" : "hog%d", secs + 1, &errfd[i]);
+		usleep(300000);
+		pin_process(kids[2], 0);
+		pin_process(kids[3], topo->nr_cpus > 1 ? 1 : 0);
+		if (sbco_proc_scan("/", &pat, NULL, 0, &all, NULL) < 0)
+			bad = 1;
+		for (size_t i = 0; !bad && i < all->nr; i++) /* only our own synthetic VMs */
+			if (all->vms[i].pid == kids[0] || all->vms[i].pid == kids[1])
+				sbco_vm_list_add(&vms, &all->vms[i]);
+		if (!bad && vms.nr != 2) {
+			fprintf(stderr, "FAIL: found %zu of our 2 VMs\n", vms.nr);
+			bad = 1;
+		}
+		n_orig = bad ? 0 : snapshot_origs(&vms, orig, 16);
+		if (!bad && run_mode((enum sbco_mode)m, &vms, topo, &pat, secs, &st[m], &rs) < 0)
+			bad = 1;
+		if (!bad && (check_origs(orig, n_orig) < 0 || rs.failed))
+			bad = 1;
+		for (int i = 0; i < 4; i++) {
+			unsigned long o = reap(kids[i], errfd[i]);
+
+			ops[m] += i < 2 ? o : 0;
+		}
+		for (size_t i = 0; i < vms.nr; i++)
+			sbco_vm_clear(&vms.vms[i]);
+		free(vms.vms);
+		sbco_vm_list_free(all);
+		if (bad)
 			goto out;
 		printf("mode %-4s: %lu cycles, %lu VM samples, stacked %.1f %%, over threshold "
 		       "%.1f %% across queues, %.1f %% any; %lu actions (%lu errors), %lu "
-		       "placements; restored %u\n",
+		       "placements; restored %u; lock ops/s %.0f\n",
 		       names[m], (unsigned long)st[m].cycles, (unsigned long)st[m].vm_samples,
 		       st[m].vm_samples ? 100.0 * st[m].stacked / st[m].vm_samples : 0,
 		       st[m].vm_samples ? 100.0 * st[m].exceeded / st[m].vm_samples : 0,
 		       st[m].vm_samples ? 100.0 * st[m].exceeded_any / st[m].vm_samples : 0,
 		       (unsigned long)st[m].actions, (unsigned long)st[m].action_errors,
-		       (unsigned long)st[m].placements, rs.restored);
-		if (check_origs(orig, n_orig) < 0 || rs.failed)
-			goto out;
+		       (unsigned long)st[m].placements, rs.restored, ops[m] / (double)(secs + 1));
 		if (m > 0 && st[m].stacked) {
 			fprintf(stderr, "FAIL: stacking under %s\n", names[m]);
 			goto out;
@@ -207,7 +273,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (assert_exceed &&
-	    !(st[2].exceeded * st[0].vm_samples < st[0].exceeded * st[2].vm_samples)) {
+	    !(st[2].exceeded_any * st[0].vm_samples < st[0].exceeded_any * st[2].vm_samples)) {
 		fprintf(stderr, "FAIL: sbco did not lower the threshold-exceed rate\n");
 		goto out;
 	}
@@ -215,15 +281,6 @@ int main(int argc, char **argv)
 	rc = 0;
 	printf("PASS\n");
 out:
-	for (int i = 0; i < 4; i++)
-		if (kids[i] > 0) {
-			kill(kids[i], SIGTERM);
-			waitpid(kids[i], NULL, 0);
-		}
-	for (size_t i = 0; i < vms.nr; i++)
-		sbco_vm_clear(&vms.vms[i]);
-	free(vms.vms);
-	sbco_vm_list_free(all);
 	sbco_topology_free(topo);
 	sbco_patterns_clear(&pat);
 	return rc;
