@@ -5,6 +5,7 @@
  * request. A thread that vanished (ESRCH/ENOENT) is normal: its records are dropped.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,9 @@ enum kind { K_AFFINITY, K_SLICE, K_NICE, K_WEIGHT };
 struct record {
 	enum kind kind;
 	int32_t tid;
-	char *cgroup; /* K_WEIGHT */
+	int32_t index; /* K_AFFINITY through the pinner: the vCPU index */
+	char uuid[37]; /* K_AFFINITY through the pinner: the domain, else "" */
+	char *cgroup;  /* K_WEIGHT */
 	struct sbco_cpuset cpus;
 	int64_t value;
 };
@@ -23,6 +26,8 @@ struct record {
 struct sbco_actuator {
 	const struct sbco_host_ops *ops;
 	void *ud;
+	sbco_pin_fn pin;
+	void *pin_ud;
 	struct record *r;
 	size_t n, cap;
 };
@@ -109,7 +114,23 @@ static int gone(struct sbco_actuator *a, int32_t tid, int r)
 	return r;
 }
 
-int sbco_actuator_set_affinity(struct sbco_actuator *a, int32_t tid, const struct sbco_cpuset *c)
+void sbco_actuator_set_pinner(struct sbco_actuator *a, sbco_pin_fn pin, void *userdata)
+{
+	a->pin = pin;
+	a->pin_ud = userdata;
+}
+
+static int put_affinity(struct sbco_actuator *a, const struct record *rec,
+			const struct sbco_cpuset *c)
+{
+	/* through libvirt when we can; directly when libvirt is away (inside the cpuset) */
+	if (rec->uuid[0] && a->pin && a->pin(a->pin_ud, rec->uuid, rec->index, c) == 0)
+		return 0;
+	return a->ops->set_affinity(a->ud, rec->tid, c);
+}
+
+int sbco_actuator_set_vcpu_affinity(struct sbco_actuator *a, int32_t tid, const char *uuid,
+				    int32_t index, const struct sbco_cpuset *c)
 {
 	struct record *rec = find(a, K_AFFINITY, tid, NULL);
 	int r;
@@ -124,8 +145,16 @@ int sbco_actuator_set_affinity(struct sbco_actuator *a, int32_t tid, const struc
 		if (!rec)
 			return -ENOMEM;
 		rec->cpus = orig;
+		rec->index = index;
+		if (uuid && a->pin)
+			snprintf(rec->uuid, sizeof(rec->uuid), "%s", uuid);
 	}
-	return gone(a, tid, a->ops->set_affinity(a->ud, tid, c));
+	return gone(a, tid, put_affinity(a, rec, c));
+}
+
+int sbco_actuator_set_affinity(struct sbco_actuator *a, int32_t tid, const struct sbco_cpuset *c)
+{
+	return sbco_actuator_set_vcpu_affinity(a, tid, NULL, -1, c);
 }
 
 int sbco_actuator_apply(struct sbco_actuator *a, const struct sbco_action *act, const char *cgroup,
@@ -172,7 +201,7 @@ void sbco_actuator_restore_all(struct sbco_actuator *a, struct sbco_restore_stat
 
 		switch (rec->kind) {
 		case K_AFFINITY:
-			r = a->ops->set_affinity(a->ud, rec->tid, &rec->cpus);
+			r = put_affinity(a, rec, &rec->cpus);
 			break;
 		case K_SLICE:
 			r = a->ops->set_slice(a->ud, rec->tid, rec->value);

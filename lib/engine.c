@@ -107,7 +107,11 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 
 		if (v->tid <= 0 || sbco_cpuset_equal(&v->affinity, &pl[i].cpus))
 			continue;
-		r = sbco_actuator_set_affinity(e->act, v->tid, &pl[i].cpus);
+		r = sbco_actuator_set_vcpu_affinity(
+		    e->act, v->tid,
+		    copy->vms[pl[i].vm].backend == SBCO_BACKEND_LIBVIRT ? copy->vms[pl[i].vm].uuid
+									: NULL,
+		    v->index, &pl[i].cpus);
 		if (r == -ENOMEM)
 			break;
 		if (r == 0) {
@@ -237,6 +241,11 @@ out:
 void sbco_engine_get_stats(const struct sbco_engine *e, struct sbco_engine_stats *ret)
 {
 	*ret = e->st;
+}
+
+void sbco_engine_set_pinner(struct sbco_engine *e, sbco_pin_fn pin, void *userdata)
+{
+	sbco_actuator_set_pinner(e->act, pin, userdata);
 }
 
 void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret)

@@ -415,3 +415,39 @@ const char *sbco_libvirt_last_error(const struct sbco_libvirt *lv)
 {
 	return lv->err;
 }
+
+int sbco_libvirt_pin_vcpu(void *opaque, const char *uuid, int32_t index,
+			  const struct sbco_cpuset *cpus)
+{
+	struct sbco_libvirt *lv = opaque;
+	virDomainPtr dom;
+	virNodeInfo node;
+	unsigned char *map;
+	int maxcpus, maplen, r;
+
+	if (!lv->conn)
+		return -ENOTCONN;
+	dom = virDomainLookupByUUIDString(lv->conn, uuid);
+	if (!dom)
+		return -ENOENT;
+	if (virNodeGetInfo(lv->conn, &node) < 0) {
+		virDomainFree(dom);
+		return -EIO;
+	}
+	maxcpus = (int)VIR_NODEINFO_MAXCPUS(node);
+	maplen = VIR_CPU_MAPLEN(maxcpus);
+	map = calloc(1, (size_t)maplen);
+	if (!map) {
+		virDomainFree(dom);
+		return -ENOMEM;
+	}
+	for (int c = 0; c < maxcpus && c < SBCO_MAX_CPUS; c++)
+		if (sbco_cpuset_has(cpus, (unsigned)c))
+			VIR_USE_CPU(map, c);
+	r = virDomainPinVcpuFlags(dom, (unsigned)index, map, maplen, VIR_DOMAIN_AFFECT_LIVE);
+	if (r < 0)
+		set_err(lv, "pinning a vCPU");
+	free(map);
+	virDomainFree(dom);
+	return r < 0 ? -EIO : 0;
+}

@@ -452,6 +452,11 @@ const struct sbco_vm_list *sbco_libvirt_vms(const struct sbco_libvirt *lv);
 void sbco_libvirt_get_stats(const struct sbco_libvirt *lv, struct sbco_libvirt_stats *ret);
 /* The last connection or libvirt error, for logging ("" when none). */
 const char *sbco_libvirt_last_error(const struct sbco_libvirt *lv);
+/* Pin vCPU index of the running domain uuid to cpus, live (virDomainPinVcpuFlags: libvirt
+ * updates the thread's affinity and the vCPU's cpuset cgroup). Matches sbco_pin_fn with
+ * userdata = lv. Returns 0, -ENOENT (no such domain), -ENOTCONN, -EIO. */
+int sbco_libvirt_pin_vcpu(void *lv, const char *uuid, int32_t index,
+			  const struct sbco_cpuset *cpus);
 
 /* ---------------------------------------------------------------- topology */
 
@@ -602,6 +607,11 @@ struct sbco_host_ops {
  * real root, or as files under root/sys/fs/cgroup on a fake one. ud is the root string. */
 extern const struct sbco_host_ops sbco_host_ops_real;
 
+/* Pins a libvirt vCPU through libvirt instead of sched_setaffinity (libvirt also keeps the
+ * vCPU's cpuset cgroup, which would otherwise refuse affinities outside it). */
+typedef int (*sbco_pin_fn)(void *userdata, const char *uuid, int32_t index,
+			   const struct sbco_cpuset *cpus);
+
 struct sbco_actuator;
 
 struct sbco_restore_stats {
@@ -614,6 +624,11 @@ struct sbco_actuator *sbco_actuator_free(struct sbco_actuator *a);
 /* Set a vCPU's affinity; the value before sbco's first change is recorded for restore.
  * Returns 0, -ESRCH when the thread is gone (its records are dropped), -errno otherwise. */
 int sbco_actuator_set_affinity(struct sbco_actuator *a, int32_t tid, const struct sbco_cpuset *c);
+/* The same for a vCPU of a libvirt domain, through pin (when set with
+ * sbco_actuator_set_pinner()); restore goes the same way. */
+int sbco_actuator_set_vcpu_affinity(struct sbco_actuator *a, int32_t tid, const char *uuid,
+				    int32_t index, const struct sbco_cpuset *c);
+void sbco_actuator_set_pinner(struct sbco_actuator *a, sbco_pin_fn pin, void *userdata);
 /* Apply one balancing action (cgroup: the vCPU's own cpu cgroup, for the weight lever);
  * original_slice_ns: the slice in force before sbco (0 = default; the dump's S flag tells).
  * Records the original first. Returns 0, -ESRCH, -errno. */
@@ -656,6 +671,8 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint64_t now_ns,
 		      char *err, size_t err_len);
 void sbco_engine_get_stats(const struct sbco_engine *e, struct sbco_engine_stats *ret);
+/* Route affinity changes of libvirt VMs through pin (e.g. sbco_libvirt_pin_vcpu). */
+void sbco_engine_set_pinner(struct sbco_engine *e, sbco_pin_fn pin, void *userdata);
 /* Undo every change (affinity, slice, nice, weight). */
 void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret);
 

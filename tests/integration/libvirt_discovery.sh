@@ -4,7 +4,8 @@
 # libvirt in a private mount namespace (tests/libvirt/env.sh). Checks: both domains found
 # with the right vCPU thread ids (vs /proc and QMP), destroy/start seen within 2 s through
 # events, libvirtd killed and restarted -> reconnection and the same VMs, no rediscovery
-# in steady state; then `sbcoctl vms` lists them. Exit 77 (SKIP) when it cannot run here.
+# in steady state; then `sbcoctl vms` lists them, and the policy engine pins them through
+# libvirt, nudges their vCPU threads on the real dump and restores everything. Exit 77 (SKIP) when it cannot run here.
 set -u
 B=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -39,4 +40,7 @@ for d in "$D1" "$D2"; do
 	echo "$out" | grep -q "^$d .*libvirt" || { echo "FAIL: sbcoctl vms lacks $d"; echo "$out"; exit 1; }
 done
 echo "ok: sbcoctl vms lists both via libvirt"
+# the policy on the same domains; debugfs mounted privately in this namespace if needed
+[ -r /sys/kernel/debug/sched/debug ] || mount -t debugfs none /sys/kernel/debug 2> /dev/null
+"$B/tests/libvirt_policy" 3 || exit 1
 echo PASS
