@@ -157,6 +157,23 @@ static int64_t original(void *ud, int32_t tid, enum sbco_lever lever)
 	return 1024;
 }
 
+/* Does every vCPU of a VM in mode sbco have a cpu cgroup of its own (libvirt's vcpuN)? */
+static bool own_cgroups(const struct sbco_engine *e)
+{
+	for (size_t v = 0; v < e->vms->nr; v++) {
+		if (e->pol[v].mode != SBCO_MODE_SBCO)
+			continue;
+		for (size_t k = 0; k < e->vms->vms[v].nr_vcpus; k++) {
+			const char *cg = e->vms->vms[v].vcpus[k].cgroup;
+			const char *last = cg ? strrchr(cg, '/') : NULL;
+
+			if (!last || strncmp(last, "/vcpu", 5) != 0)
+				return false;
+		}
+	}
+	return true;
+}
+
 static void count(struct sbco_engine *e, const struct sbco_vm_set *set, enum sbco_mode *mode,
 		  double *alpha)
 {
@@ -205,6 +222,7 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 	struct sbco_vm_set *set = NULL;
 	struct sbco_action *a = NULL;
 	enum sbco_mode *mode = NULL;
+	struct sbco_balance_cfg bal;
 	double *alpha = NULL;
 	int r;
 
@@ -224,7 +242,9 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 	}
 	e->st.cycles++;
 	count(e, set, mode, alpha);
-	r = sbco_policy_balance(s, set, mode, alpha, &e->bal, original,
+	bal = e->bal;
+	bal.lever = sbco_lever_resolve(bal.lever, s->kernel_major, s->kernel_minor, own_cgroups(e));
+	r = sbco_policy_balance(s, set, mode, alpha, &bal, original,
 				&(struct orig_ctx){.e = e, .s = s}, &e->ledger, now_ns, &a);
 	if (r > 0)
 		apply(e, s, a, r);

@@ -21,7 +21,7 @@
 void sbco_balance_cfg_default(struct sbco_balance_cfg *cfg)
 {
 	*cfg = (struct sbco_balance_cfg){
-	    .lever = SBCO_LEVER_SLICE,
+	    .lever = SBCO_LEVER_AUTO,
 	    .boost_slice_ns = 100000,
 	    .hold_slice_ns = 3000000,
 	    .weight_factor = 0.5,
@@ -29,6 +29,16 @@ void sbco_balance_cfg_default(struct sbco_balance_cfg *cfg)
 	    .dirty_timeout_ns = 200000000,
 	    .max_loan_ns = 1000000000,
 	};
+}
+
+enum sbco_lever sbco_lever_resolve(enum sbco_lever want, int major, int minor, bool own_cgroups)
+{
+	if (want != SBCO_LEVER_AUTO)
+		return want;
+	/* sched_attr::sched_runtime as a custom slice: 857b158dc5e8, Linux 6.12 */
+	if (major == 0 || major > 6 || (major == 6 && minor >= 12))
+		return SBCO_LEVER_SLICE;
+	return own_cgroups ? SBCO_LEVER_WEIGHT : SBCO_LEVER_NICE;
 }
 
 void sbco_ledger_clear(struct sbco_ledger *l)
@@ -117,6 +127,7 @@ static bool in_force(const struct sbco_task *t, const struct sbco_ledger_entry *
 	case SBCO_LEVER_NICE:
 		return t->prio == 120 + e->current;
 	case SBCO_LEVER_WEIGHT:
+	case SBCO_LEVER_AUTO:
 		return false; /* not printed per task: the timeout decides */
 	}
 	return false;
@@ -135,6 +146,8 @@ static int64_t nudged(const struct sbco_balance_cfg *c, const struct sbco_ledger
 
 		return v < -20 ? -20 : v > 19 ? 19 : v;
 	}
+	case SBCO_LEVER_AUTO:
+		break;
 	}
 	return e->original;
 }
@@ -230,10 +243,14 @@ int sbco_policy_balance(const struct sbco_snapshot *snap, const struct sbco_vm_s
 			struct sbco_ledger *ledger, uint64_t now_ns, struct sbco_action **ret)
 {
 	struct plan p = {0};
+	struct sbco_balance_cfg c = *cfg;
 	int32_t *touched;
 	size_t nr_touched = 0;
 	int r = 0;
 
+	/* callers that know more (own cgroups) resolve AUTO themselves, as the engine does */
+	c.lever = sbco_lever_resolve(c.lever, snap->kernel_major, snap->kernel_minor, false);
+	cfg = &c;
 	touched = malloc((2 * dist->nr_vms + 1) * sizeof(*touched));
 	if (!touched)
 		return -ENOMEM;

@@ -523,6 +523,8 @@ enum sbco_lever {
 	SBCO_LEVER_SLICE = 0, /* sched_setattr custom slice (EEVDF, Linux >= 6.12) */
 	SBCO_LEVER_WEIGHT,    /* the vCPU's own cgroup weight (cpu.weight / cpu.shares) */
 	SBCO_LEVER_NICE,      /* the vCPU thread's nice value */
+	SBCO_LEVER_AUTO,      /* the best available: slice on Linux >= 6.12, else the vCPU's
+				 own cgroup weight when every managed vCPU has one, else nice */
 };
 
 struct sbco_balance_cfg {
@@ -537,6 +539,9 @@ struct sbco_balance_cfg {
 
 /* Fill cfg with the defaults in parentheses above. */
 void sbco_balance_cfg_default(struct sbco_balance_cfg *cfg);
+/* Resolve SBCO_LEVER_AUTO for a kernel (major, minor; 0 = unknown: assume current) and
+ * whether every managed vCPU sits in a cgroup of its own. Other levers pass through. */
+enum sbco_lever sbco_lever_resolve(enum sbco_lever want, int major, int minor, bool own_cgroups);
 
 /* What the ledger knows of one vCPU thread sbco has nudged. Values are in lever units:
  * slice ns (0: the default slice), weight (cpu.weight or cpu.shares), nice. */

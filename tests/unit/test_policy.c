@@ -388,6 +388,17 @@ static void test_repayment(void **state)
 	sbco_snapshot_free(none);
 }
 
+static void test_lever_resolve(void **state)
+{
+	(void)state;
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 6, 18, false), SBCO_LEVER_SLICE);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 6, 12, true), SBCO_LEVER_SLICE);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 6, 11, true), SBCO_LEVER_WEIGHT);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 5, 10, false), SBCO_LEVER_NICE);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 0, 0, false), SBCO_LEVER_SLICE);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_NICE, 6, 18, true), SBCO_LEVER_NICE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -399,6 +410,7 @@ int main(void)
 	    cmocka_unit_test(test_dirty_not_twice),
 	    cmocka_unit_test(test_dirty_clears_when_seen),
 	    cmocka_unit_test(test_repayment),
+	    cmocka_unit_test(test_lever_resolve),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
