@@ -24,8 +24,16 @@ struct sbco_engine {
 	struct sbco_ledger ledger;
 	struct sbco_vm_list *vms;
 	struct sbco_vm_policy *pol;
+	enum sbco_lever levers[SBCO_LEVERS_MAX];
+	size_t nr_levers;
 	struct sbco_engine_stats st;
 };
+
+void sbco_engine_set_levers(struct sbco_engine *e, const enum sbco_lever *levers, size_t n)
+{
+	e->nr_levers = n < SBCO_LEVERS_MAX ? n : SBCO_LEVERS_MAX;
+	memcpy(e->levers, levers, e->nr_levers * sizeof(*levers));
+}
 
 int sbco_engine_new(const struct sbco_host_ops *ops, void *ud, const char *root,
 		    const struct sbco_patterns *pat, const struct sbco_balance_cfg *bal,
@@ -243,7 +251,18 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 	e->st.cycles++;
 	count(e, set, mode, alpha);
 	bal = e->bal;
-	bal.lever = sbco_lever_resolve(bal.lever, s->kernel_major, s->kernel_minor, own_cgroups(e));
+	if (e->nr_levers) {
+		r = sbco_lever_pick(e->levers, e->nr_levers, s->kernel_major, s->kernel_minor,
+				    own_cgroups(e));
+		if (r < 0) { /* no allowed lever works here: measure only */
+			r = 0;
+			goto out;
+		}
+		bal.lever = (enum sbco_lever)r;
+	} else {
+		bal.lever =
+		    sbco_lever_resolve(bal.lever, s->kernel_major, s->kernel_minor, own_cgroups(e));
+	}
 	r = sbco_policy_balance(s, set, mode, alpha, &bal, original,
 				&(struct orig_ctx){.e = e, .s = s}, &e->ledger, now_ns, &a);
 	if (r > 0)

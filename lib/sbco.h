@@ -676,10 +676,67 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint64_t now_ns,
 		      char *err, size_t err_len);
 void sbco_engine_get_stats(const struct sbco_engine *e, struct sbco_engine_stats *ret);
+/* Restrict distance balancing to these levers, in preference order (default: AUTO). */
+void sbco_engine_set_levers(struct sbco_engine *e, const enum sbco_lever *levers, size_t n);
 /* Route affinity changes of libvirt VMs through pin (e.g. sbco_libvirt_pin_vcpu). */
 void sbco_engine_set_pinner(struct sbco_engine *e, sbco_pin_fn pin, void *userdata);
 /* Undo every change (affinity, slice, nice, weight). */
 void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret);
+
+/* ---------------------------------------------------------------- configuration */
+
+enum sbco_match { SBCO_MATCH_NAME, SBCO_MATCH_UUID, SBCO_MATCH_GLOB };
+
+/* One per-VM rule of the config: the first rule that matches a VM sets what it sets. */
+struct sbco_vm_rule {
+	enum sbco_match kind;
+	char *pattern;
+	bool has_mode, has_alpha, has_override;
+	enum sbco_mode mode;
+	double alpha;
+	bool override_pinning;
+};
+
+#define SBCO_LEVERS_MAX 3
+
+struct sbco_config {
+	enum sbco_mode mode;			 /* "mode": "off" | "bal" | "sbco" (bal) */
+	uint32_t interval_ms;			 /* "interval_ms": 10..10000 (250) */
+	double alpha;				 /* "alpha": (0, 1] (2/3) */
+	enum sbco_lever levers[SBCO_LEVERS_MAX]; /* "levers": allowed, in preference order */
+	size_t nr_levers;			 /* (slice, weight, nice) */
+	char *libvirt_uri;			 /* "libvirt_uri": string, or null = no libvirt */
+	struct sbco_patterns patterns;		 /* "vcpu_patterns": [glob, ...] (the defaults) */
+	struct sbco_cpuset housekeeping;	 /* "housekeeping_cpus": CPU list ("") */
+	bool override_pinning;			 /* "override_pinning" (false) */
+	struct sbco_balance_cfg balance;	 /* "balance": {boost_slice_us, hold_slice_us,
+						    weight_factor, nice_step, dirty_timeout_ms,
+						    max_loan_ms} */
+	struct sbco_vm_rule *rules;		 /* "vms": [{"name"|"uuid"|"match": ..., "mode",
+						    "alpha", "override_pinning"}, ...] */
+	size_t nr_rules;
+};
+
+/* Parse and validate a config. Every problem is collected as one line of *ret_errors
+ * (malloc'ed, caller frees; NULL when none): "FILE:LINE:COL: syntax error" for JSON that
+ * does not parse, "FILE: vms[2].alpha: must be in (0, 1], got 1.5" for values; unknown keys
+ * are errors. Returns 0 and *ret, -EINVAL when there were errors, -ENOMEM. */
+int sbco_config_parse(const char *text, size_t len, const char *filename, struct sbco_config **ret,
+		      char **ret_errors);
+/* Read and parse a file (max 1 MiB); -errno when it cannot be read (reported too). */
+int sbco_config_load(const char *path, struct sbco_config **ret, char **ret_errors);
+/* The defaults, as if from "{}". */
+int sbco_config_default(struct sbco_config **ret);
+struct sbco_config *sbco_config_free(struct sbco_config *c);
+/* The policy for vm: the first matching rule's values over the global ones. */
+void sbco_config_policy(const struct sbco_config *c, const struct sbco_vm *vm,
+			struct sbco_vm_policy *ret);
+/* The first allowed lever that works here (see SBCO_LEVER_AUTO): returns it, or -ENOENT
+ * when none does (then there is no distance balancing). */
+int sbco_lever_pick(const enum sbco_lever *allowed, size_t n, int major, int minor,
+		    bool own_cgroups);
+const char *sbco_mode_name(enum sbco_mode m);
+const char *sbco_lever_name(enum sbco_lever l);
 
 /* ---------------------------------------------------------------- helpers */
 
