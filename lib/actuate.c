@@ -4,10 +4,13 @@
  * the original value before sbco's first change to anything, and put all of it back on
  * request. A thread that vanished (ESRCH/ENOENT) is normal: its records are dropped.
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sbco.h"
 
@@ -16,9 +19,10 @@ enum kind { K_AFFINITY, K_SLICE, K_NICE, K_WEIGHT };
 struct record {
 	enum kind kind;
 	int32_t tid;
-	int32_t index; /* K_AFFINITY through the pinner: the vCPU index */
-	char uuid[37]; /* K_AFFINITY through the pinner: the domain, else "" */
-	char *cgroup;  /* K_WEIGHT */
+	int32_t index;	/* K_AFFINITY through the pinner: the vCPU index */
+	char uuid[37];	/* K_AFFINITY through the pinner: the domain, else "" */
+	char *cgroup;	/* K_WEIGHT */
+	uint64_t start; /* the thread's start time (clock ticks since boot), 0 unknown */
 	struct sbco_cpuset cpus;
 	int64_t value;
 };
@@ -28,6 +32,7 @@ struct sbco_actuator {
 	void *ud;
 	sbco_pin_fn pin;
 	void *pin_ud;
+	char *state_path;
 	struct record *r;
 	size_t n, cap;
 };
@@ -51,6 +56,7 @@ struct sbco_actuator *sbco_actuator_free(struct sbco_actuator *a)
 	for (size_t i = 0; i < a->n; i++)
 		free(a->r[i].cgroup);
 	free(a->r);
+	free(a->state_path);
 	free(a);
 	return NULL;
 }
@@ -69,6 +75,104 @@ static struct record *find(struct sbco_actuator *a, enum kind k, int32_t tid, co
 	return NULL;
 }
 
+static const char *const kind_names[] = {"affinity", "slice", "nice", "weight"};
+
+/* Field 22 of /proc/TID/stat: when the thread started. 0 when it cannot be read. */
+static uint64_t thread_start(int32_t tid)
+{
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd, field = 2;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	for (; p && *p && field < 22; p++)
+		if (*p == ' ')
+			field++;
+	return p && field == 22 ? strtoull(p, NULL, 10) : 0;
+}
+
+static int write_atomic(const char *path, const char *text)
+{
+	char tmp[4096];
+	size_t len = strlen(text);
+	int fd, r = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
+		r = -errno ? -errno : -EIO;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+/* The originals as JSON: {"version":1,"records":[...]} */
+static int save_state(struct sbco_actuator *a)
+{
+	cJSON *root, *arr;
+	char *txt, cpus[4096];
+	int r;
+
+	if (!a->state_path)
+		return 0;
+	root = cJSON_CreateObject();
+	if (!root)
+		return -ENOMEM;
+	cJSON_AddNumberToObject(root, "version", 1);
+	arr = cJSON_AddArrayToObject(root, "records");
+	for (size_t i = 0; arr && i < a->n; i++) {
+		const struct record *rec = &a->r[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "kind", kind_names[rec->kind]);
+		cJSON_AddNumberToObject(o, "tid", rec->tid);
+		cJSON_AddNumberToObject(o, "start", (double)rec->start);
+		if (rec->kind == K_AFFINITY) {
+			if (sbco_cpuset_format(&rec->cpus, cpus, sizeof(cpus)) < 0)
+				cpus[0] = '\0';
+			cJSON_AddStringToObject(o, "cpus", cpus);
+			cJSON_AddStringToObject(o, "uuid", rec->uuid);
+			cJSON_AddNumberToObject(o, "index", rec->index);
+		} else {
+			cJSON_AddNumberToObject(o, "value", (double)rec->value);
+		}
+		if (rec->cgroup)
+			cJSON_AddStringToObject(o, "cgroup", rec->cgroup);
+		cJSON_AddItemToArray(arr, o);
+	}
+	txt = cJSON_Print(root);
+	cJSON_Delete(root);
+	if (!txt)
+		return -ENOMEM;
+	r = write_atomic(a->state_path, txt);
+	free(txt);
+	return r;
+}
+
+int sbco_actuator_set_state_file(struct sbco_actuator *a, const char *path)
+{
+	free(a->state_path);
+	a->state_path = path ? strdup(path) : NULL;
+	if (path && !a->state_path)
+		return -ENOMEM;
+	return save_state(a);
+}
+
 static struct record *add(struct sbco_actuator *a, enum kind k, int32_t tid, const char *cg)
 {
 	struct record *r;
@@ -83,7 +187,7 @@ static struct record *add(struct sbco_actuator *a, enum kind k, int32_t tid, con
 		a->cap = cap;
 	}
 	r = &a->r[a->n];
-	*r = (struct record){.kind = k, .tid = tid};
+	*r = (struct record){.kind = k, .tid = tid, .start = k == K_WEIGHT ? 0 : thread_start(tid)};
 	if (cg && !(r->cgroup = strdup(cg)))
 		return NULL;
 	a->n++;
@@ -148,6 +252,9 @@ int sbco_actuator_set_vcpu_affinity(struct sbco_actuator *a, int32_t tid, const 
 		rec->index = index;
 		if (uuid && a->pin)
 			snprintf(rec->uuid, sizeof(rec->uuid), "%s", uuid);
+		r = save_state(a); /* the original is on disk before the change */
+		if (r < 0)
+			return r;
 	}
 	return gone(a, tid, put_affinity(a, rec, c));
 }
@@ -181,6 +288,9 @@ int sbco_actuator_apply(struct sbco_actuator *a, const struct sbco_action *act, 
 		if (!rec)
 			return -ENOMEM;
 		rec->value = orig;
+		r = save_state(a); /* the original is on disk before the change */
+		if (r < 0)
+			return r;
 	}
 	if (k == K_SLICE)
 		r = a->ops->set_slice(a->ud, act->tid, act->value);
@@ -222,6 +332,91 @@ void sbco_actuator_restore_all(struct sbco_actuator *a, struct sbco_restore_stat
 		free(rec->cgroup);
 	}
 	a->n = 0;
+	if (a->state_path)
+		unlink(a->state_path);
 	if (ret)
 		*ret = st;
+}
+
+static int restore_one(const cJSON *o, const struct sbco_host_ops *ops, void *ud, sbco_pin_fn pin,
+		       void *pin_ud)
+{
+	const cJSON *kind = cJSON_GetObjectItemCaseSensitive(o, "kind");
+	const cJSON *tid = cJSON_GetObjectItemCaseSensitive(o, "tid");
+	const cJSON *start = cJSON_GetObjectItemCaseSensitive(o, "start");
+	const cJSON *value = cJSON_GetObjectItemCaseSensitive(o, "value");
+	const cJSON *cg = cJSON_GetObjectItemCaseSensitive(o, "cgroup");
+	int k = -1;
+
+	for (int i = 0; cJSON_IsString(kind) && i < 4; i++)
+		if (!strcmp(kind->valuestring, kind_names[i]))
+			k = i;
+	if (k < 0 || !cJSON_IsNumber(tid) || !cJSON_IsNumber(start))
+		return -EBADMSG;
+	if (k == K_WEIGHT) {
+		if (!cJSON_IsString(cg) || !cJSON_IsNumber(value))
+			return -EBADMSG;
+		return ops->set_weight(ud, cg->valuestring, (int64_t)value->valuedouble);
+	}
+	if (start->valuedouble > 0 && thread_start(tid->valueint) != (uint64_t)start->valuedouble)
+		return -ESRCH; /* gone, or the tid now names another thread */
+	if (k == K_AFFINITY) {
+		const cJSON *cpus = cJSON_GetObjectItemCaseSensitive(o, "cpus");
+		const cJSON *uuid = cJSON_GetObjectItemCaseSensitive(o, "uuid");
+		const cJSON *index = cJSON_GetObjectItemCaseSensitive(o, "index");
+		struct sbco_cpuset set;
+
+		if (!cJSON_IsString(cpus) || sbco_cpuset_parse(cpus->valuestring, &set) < 0)
+			return -EBADMSG;
+		if (pin && cJSON_IsString(uuid) && *uuid->valuestring && cJSON_IsNumber(index) &&
+		    pin(pin_ud, uuid->valuestring, index->valueint, &set) == 0)
+			return 0;
+		return ops->set_affinity(ud, tid->valueint, &set);
+	}
+	if (!cJSON_IsNumber(value))
+		return -EBADMSG;
+	if (k == K_SLICE)
+		return ops->set_slice(ud, tid->valueint, (int64_t)value->valuedouble);
+	return ops->set_nice(ud, tid->valueint, (int64_t)value->valuedouble);
+}
+
+int sbco_state_restore(const char *path, const struct sbco_host_ops *ops, void *ud, sbco_pin_fn pin,
+		       void *pin_ud, struct sbco_restore_stats *ret)
+{
+	struct sbco_restore_stats st = {0};
+	char *buf = NULL;
+	size_t len;
+	cJSON *root, *arr;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r, n;
+
+	if (ret)
+		*ret = st;
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = sbco_read_fd(fd, 16u << 20, &buf, &len);
+	close(fd);
+	if (r < 0)
+		return r;
+	root = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	arr = root ? cJSON_GetObjectItemCaseSensitive(root, "records") : NULL;
+	if (!cJSON_IsArray(arr)) {
+		cJSON_Delete(root);
+		return -EBADMSG;
+	}
+	n = cJSON_GetArraySize(arr);
+	for (int i = n - 1; i >= 0; i--) { /* newest first, as restore_all */
+		r = restore_one(cJSON_GetArrayItem(arr, i), ops, ud, pin, pin_ud);
+		if (r == 0)
+			st.restored++;
+		else if (r == -ESRCH || r == -ENOENT)
+			st.vanished++;
+		else
+			st.failed++;
+	}
+	cJSON_Delete(root);
+	unlink(path);
+	if (ret)
+		*ret = st;
+	return 0;
 }

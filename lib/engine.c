@@ -7,6 +7,7 @@
  * sbco_engine_restore() undoes all of it.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,25 @@ struct sbco_engine {
 	enum sbco_lever levers[SBCO_LEVERS_MAX];
 	size_t nr_levers;
 	struct sbco_engine_stats st;
+	int32_t worst_distance; /* of the last cycle */
+	char worst_vm[64];
 };
+
+int sbco_engine_set_state_file(struct sbco_engine *e, const char *path)
+{
+	return sbco_actuator_set_state_file(e->act, path);
+}
+
+void sbco_engine_summary(const struct sbco_engine *e, char *buf, size_t len)
+{
+	size_t n[3] = {0};
+
+	for (size_t i = 0; i < e->vms->nr; i++)
+		n[e->pol[i].mode]++;
+	snprintf(buf, len, "%zu VMs (off %zu, bal %zu, sbco %zu); worst distance %d%s%s%s",
+		 e->vms->nr, n[0], n[1], n[2], e->worst_distance, e->worst_vm[0] ? " (" : "",
+		 e->worst_vm, e->worst_vm[0] ? ")" : "");
+}
 
 void sbco_engine_set_levers(struct sbco_engine *e, const enum sbco_lever *levers, size_t n)
 {
@@ -194,6 +213,10 @@ static void count(struct sbco_engine *e, const struct sbco_vm_set *set, enum sbc
 		alpha[i] = vm && e->pol[idx].alpha > 0 ? e->pol[idx].alpha : set->alpha;
 		if (!vm || s->nr_runnable < 2)
 			continue;
+		if (s->distance > e->worst_distance) {
+			e->worst_distance = s->distance;
+			snprintf(e->worst_vm, sizeof(e->worst_vm), "%s", vm->name);
+		}
 		e->st.vm_samples++;
 		e->st.stacked += s->stacked;
 		e->st.exceeded += s->nr_queues >= 2 && s->distance >= alpha[i] * s->q_size;
@@ -249,6 +272,8 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 		goto out;
 	}
 	e->st.cycles++;
+	e->worst_distance = 0;
+	e->worst_vm[0] = '\0';
 	count(e, set, mode, alpha);
 	bal = e->bal;
 	if (e->nr_levers) {

@@ -639,6 +639,16 @@ void sbco_actuator_set_pinner(struct sbco_actuator *a, sbco_pin_fn pin, void *us
  * Records the original first. Returns 0, -ESRCH, -errno. */
 int sbco_actuator_apply(struct sbco_actuator *a, const struct sbco_action *act, const char *cgroup,
 			int64_t original_slice_ns);
+/* Crash safety: keep every recorded original also in path (written atomically: temp file,
+ * fsync, rename) before the change it guards is made; removed after restore_all. Returns 0
+ * or -errno of the first write. */
+int sbco_actuator_set_state_file(struct sbco_actuator *a, const char *path);
+/* At start: put back the originals a crashed run left in path, then remove it. Threads
+ * are matched by tid and start time, so a recycled tid is not touched. A missing file is
+ * not an error (0). Returns 0, or -EBADMSG for a file that is not sbco state (kept for
+ * inspection, nothing applied), -ENOMEM. */
+int sbco_state_restore(const char *path, const struct sbco_host_ops *ops, void *ud, sbco_pin_fn pin,
+		       void *pin_ud, struct sbco_restore_stats *ret);
 /* Put back every recorded original, newest change last undone first. */
 void sbco_actuator_restore_all(struct sbco_actuator *a, struct sbco_restore_stats *ret);
 /* Number of recorded originals (things that will be restored). */
@@ -676,6 +686,10 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint64_t now_ns,
 		      char *err, size_t err_len);
 void sbco_engine_get_stats(const struct sbco_engine *e, struct sbco_engine_stats *ret);
+/* Keep originals in a state file for crash restore (see sbco_actuator_set_state_file). */
+int sbco_engine_set_state_file(struct sbco_engine *e, const char *path);
+/* A one-line summary: VMs per mode and the worst current distance (for STATUS=). */
+void sbco_engine_summary(const struct sbco_engine *e, char *buf, size_t len);
 /* Restrict distance balancing to these levers, in preference order (default: AUTO). */
 void sbco_engine_set_levers(struct sbco_engine *e, const enum sbco_lever *levers, size_t n);
 /* Route affinity changes of libvirt VMs through pin (e.g. sbco_libvirt_pin_vcpu). */

@@ -150,6 +150,51 @@ static void test_fake_cgroup_trees(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Crash safety: originals are on disk before each change; after a "crash" (the actuator
+ * dropped without restore) sbco_state_restore puts them back from the file. */
+static void test_state_file(void **state)
+{
+	char dir[] = "/tmp/sbco-state.XXXXXX", path[256], cmd[300];
+	struct fake f = {.weight = 1024};
+	struct sbco_actuator *a;
+	struct sbco_cpuset all, one;
+	struct sbco_restore_stats st;
+	struct sbco_action nice = {.tid = 1, .lever = SBCO_LEVER_NICE, .value = -3};
+	struct sbco_action w = {.tid = 1, .lever = SBCO_LEVER_WEIGHT, .value = 2048};
+	FILE *fp;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	assert_int_equal(sbco_cpuset_parse("0-7", &all), 0);
+	assert_int_equal(sbco_cpuset_parse("2", &one), 0);
+	f.aff[1] = all;
+	assert_int_equal(sbco_actuator_new(&fake_ops, &f, &a), 0);
+	assert_int_equal(sbco_actuator_set_state_file(a, path), 0);
+	assert_int_equal(sbco_actuator_set_affinity(a, 1, &one), 0);
+	assert_int_equal(sbco_actuator_apply(a, &nice, NULL, 0), 0);
+	assert_int_equal(sbco_actuator_apply(a, &w, "/vm/vcpu0", 0), 0);
+	assert_int_equal(access(path, R_OK), 0);
+	sbco_actuator_free(a); /* crash: nothing restored */
+	assert_int_equal(f.nice[1], -3);
+	assert_int_equal(sbco_state_restore(path, &fake_ops, &f, NULL, NULL, &st), 0);
+	assert_int_equal(st.restored, 3);
+	assert_true(sbco_cpuset_equal(&f.aff[1], &all));
+	assert_int_equal(f.nice[1], 0);
+	assert_int_equal(f.weight, 1024);
+	assert_int_not_equal(access(path, F_OK), 0); /* consumed */
+	assert_int_equal(sbco_state_restore(path, &fake_ops, &f, NULL, NULL, &st), 0);
+	assert_int_equal(st.restored, 0); /* no file: nothing to do */
+	fp = fopen(path, "we");
+	assert_non_null(fp);
+	fputs("{\"records\": 5}", fp);
+	fclose(fp);
+	assert_int_equal(sbco_state_restore(path, &fake_ops, &f, NULL, NULL, &st), -EBADMSG);
+	assert_int_equal(access(path, F_OK), 0); /* kept for inspection */
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static const char engine_dump[] =
     "cpu#0\nrunnable tasks:\n"
     " S            task   PID       vruntime   eligible    deadline             slice"
@@ -237,6 +282,7 @@ int main(void)
 	    cmocka_unit_test(test_record_and_restore),
 	    cmocka_unit_test(test_fake_cgroup_trees),
 	    cmocka_unit_test(test_engine),
+	    cmocka_unit_test(test_state_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
