@@ -22,7 +22,7 @@ else
 Q := @
 endif
 
-PKGS := libcjson libvirt libvirt-qemu libnl-3.0 libcgroup
+PKGS := libcjson libvirt libvirt-qemu libnl-3.0 libcgroup libsystemd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -37,6 +37,8 @@ LIB_SRCS := $(wildcard lib/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+DAEMON_SRCS := $(wildcard daemon/*.c)
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 HELPER_SRCS := $(wildcard tests/helpers/*.c)
@@ -50,7 +52,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 .PHONY: all deps check check-build asan run bench fuzz fuzz-short install uninstall clean \
 	format format-check man
 
-all: $(BUILD)/libsbco.a $(BUILD)/sbcoctl $(HELPER_BINS)
+all: $(BUILD)/libsbco.a $(BUILD)/sbcoctl $(BUILD)/sbcod $(HELPER_BINS)
 
 deps:
 	$(Q)./scripts/deps.sh check
@@ -67,6 +69,10 @@ $(BUILD)/libsbco.a: $(LIB_OBJS)
 $(BUILD)/sbcoctl: $(CLI_OBJS) $(BUILD)/libsbco.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJS) $(BUILD)/libsbco.a $(LDLIBS_ALL)
+
+$(BUILD)/sbcod: $(DAEMON_OBJS) $(BUILD)/libsbco.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $(DAEMON_OBJS) $(BUILD)/libsbco.a $(LDLIBS_ALL)
 
 $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libsbco.a
 	@$(if $(Q),echo "  LD      $@")

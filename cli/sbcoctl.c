@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "output.h"
+#include "request.h"
 #include "sbco.h"
 #include "vms.h"
 
@@ -91,22 +92,28 @@ static int open_live(const char *root, char **buf, size_t *len, const char **wha
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"json", no_argument, NULL, 'j'},	     {"all", no_argument, NULL, 'a'},
-	    {"alpha", required_argument, NULL, 'A'}, {"pattern", required_argument, NULL, 'p'},
-	    {"root", required_argument, NULL, 'r'},  {"help", no_argument, NULL, 'h'},
-	    {"uri", required_argument, NULL, 'u'},   {"no-libvirt", no_argument, NULL, 'L'},
-	    {"qmp", no_argument, NULL, 'Q'},	     {NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"all", no_argument, NULL, 'a'},
+	    {"alpha", required_argument, NULL, 'A'},
+	    {"pattern", required_argument, NULL, 'p'},
+	    {"root", required_argument, NULL, 'r'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"uri", required_argument, NULL, 'u'},
+	    {"no-libvirt", no_argument, NULL, 'L'},
+	    {"qmp", no_argument, NULL, 'Q'},
+	    {"socket", required_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct out_opts oo = {.alpha = 2.0 / 3.0};
 	struct vms_opts vo = {0};
 	struct sbco_patterns pat = {0};
-	const char *root = "/", *what = NULL, *verb;
+	const char *root = "/", *what = NULL, *verb, *sock = "/run/sbco/sbcod.sock";
 	char *buf = NULL, *end, err[256];
 	size_t len = 0;
 	bool live;
 	int c, r, ret = 1;
 
-	while ((c = getopt_long(argc, argv, "jaA:p:r:u:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jaA:p:r:u:S:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			oo.json = true;
@@ -142,6 +149,9 @@ int main(int argc, char **argv)
 		case 'Q':
 			vo.qmp = true;
 			break;
+		case 'S':
+			sock = optarg;
+			break;
 		case 'h':
 			return usage(stdout);
 		default:
@@ -166,6 +176,21 @@ int main(int argc, char **argv)
 		live = true;
 		if (open_live(root, &buf, &len, &what) < 0)
 			goto out;
+	} else if (!strcmp(verb, "request")) {
+		char *reply = NULL;
+
+		if (argc - optind != 1)
+			return usage(stderr);
+		r = request_send(sock, argv[optind], &reply);
+		if (r < 0) {
+			fprintf(stderr, "sbcoctl: cannot reach sbcod at '%s': %s\n", sock,
+				strerror(-r));
+			goto out;
+		}
+		fputs(reply, stdout);
+		ret = strstr(reply, "\"ok\":true") ? 0 : 1;
+		free(reply);
+		goto out;
 	} else if (!strcmp(verb, "vms")) {
 		if (optind != argc)
 			return usage(stderr);

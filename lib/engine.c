@@ -28,6 +28,9 @@ struct sbco_engine {
 	enum sbco_lever levers[SBCO_LEVERS_MAX];
 	size_t nr_levers;
 	struct sbco_engine_stats st;
+	struct sbco_snapshot *last_snap; /* the last good cycle's, kept for inspection */
+	struct sbco_ordinates *last_ord;
+	struct sbco_vm_set *last_set;
 	int32_t worst_distance; /* of the last cycle */
 	char worst_vm[64];
 };
@@ -89,6 +92,9 @@ struct sbco_engine *sbco_engine_free(struct sbco_engine *e)
 		return NULL;
 	sbco_actuator_free(e->act);
 	sbco_ledger_clear(&e->ledger);
+	sbco_snapshot_free(e->last_snap);
+	sbco_ordinates_free(e->last_ord);
+	sbco_vm_set_free(e->last_set);
 	sbco_vm_list_free(e->vms);
 	free(e->pol);
 	free(e->root);
@@ -296,6 +302,15 @@ out:
 	free(a);
 	free(mode);
 	free(alpha);
+	if (r >= 0 && set) { /* keep the good cycle's view; drop the one before */
+		sbco_snapshot_free(e->last_snap);
+		sbco_ordinates_free(e->last_ord);
+		sbco_vm_set_free(e->last_set);
+		e->last_snap = s;
+		e->last_ord = o;
+		e->last_set = set;
+		return r;
+	}
 	sbco_vm_set_free(set);
 	sbco_ordinates_free(o);
 	sbco_snapshot_free(s);
@@ -316,4 +331,20 @@ void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret)
 {
 	sbco_actuator_restore_all(e->act, ret);
 	sbco_ledger_clear(&e->ledger);
+}
+
+void sbco_engine_last(const struct sbco_engine *e, const struct sbco_snapshot **ret_snap,
+		      const struct sbco_ordinates **ret_ord, const struct sbco_vm_set **ret_set)
+{
+	*ret_snap = e->last_snap;
+	*ret_ord = e->last_ord;
+	*ret_set = e->last_set;
+}
+
+const struct sbco_vm_list *sbco_engine_vms(const struct sbco_engine *e,
+					   const struct sbco_vm_policy **ret_pol)
+{
+	if (ret_pol)
+		*ret_pol = e->pol;
+	return e->vms;
 }

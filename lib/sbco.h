@@ -694,6 +694,13 @@ void sbco_engine_summary(const struct sbco_engine *e, char *buf, size_t len);
 void sbco_engine_set_levers(struct sbco_engine *e, const enum sbco_lever *levers, size_t n);
 /* Route affinity changes of libvirt VMs through pin (e.g. sbco_libvirt_pin_vcpu). */
 void sbco_engine_set_pinner(struct sbco_engine *e, sbco_pin_fn pin, void *userdata);
+/* The last good cycle's snapshot, ordinates and VM distances (NULL before the first);
+ * valid until the next cycle. */
+void sbco_engine_last(const struct sbco_engine *e, const struct sbco_snapshot **ret_snap,
+		      const struct sbco_ordinates **ret_ord, const struct sbco_vm_set **ret_set);
+/* The VM list and policies in force (parallel), valid until the next set_vms. */
+const struct sbco_vm_list *sbco_engine_vms(const struct sbco_engine *e,
+					   const struct sbco_vm_policy **ret_pol);
 /* Undo every change (affinity, slice, nice, weight). */
 void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret);
 

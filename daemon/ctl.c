@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sbcod's control socket: one JSON request per connection ({"cmd": "status" | "vms" |
+ * "distance" | "runqueue" | "set-mode" | "reload" | "metrics", ...}), one JSON reply
+ * ({"ok": true, ...} or {"ok": false, "error": "..."}). Only root or members of the group
+ * "sbco" (peer credentials); requests are limited to 64 KiB and 1 s; a bad request gets
+ * an error reply and changes nothing.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sbcod.h"
+
+#define MAX_REQUEST 65536
+#define REQUEST_MS  1000
+
+static bool allowed(int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct group *g;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	if (cr.uid == 0)
+		return true;
+	g = getgrnam("sbco");
+	if (!g)
+		return false;
+	if (cr.gid == g->gr_gid)
+		return true;
+	{ /* a supplementary member of "sbco" */
+		gid_t groups[256];
+		int n = 256;
+		struct passwd *pw = getpwuid(cr.uid);
+
+		if (pw && getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) >= 0)
+			for (int i = 0; i < n; i++)
+				if (groups[i] == g->gr_gid)
+					return true;
+	}
+	return false;
+}
+
+/* Read one request: up to MAX_REQUEST bytes, until EOF or a newline, within REQUEST_MS. */
+static int read_request(int fd, char **ret)
+{
+	char *buf = malloc(MAX_REQUEST + 1);
+	size_t len = 0;
+	struct timespec t0, t;
+
+	if (!buf)
+		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		long ms;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = REQUEST_MS -
+		     ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (ms <= 0 || poll(&p, 1, (int)ms) <= 0) {
+			free(buf);
+			return -ETIMEDOUT;
+		}
+		n = read(fd, buf + len, MAX_REQUEST - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return -errno;
+		}
+		len += (size_t)n;
+		if (n == 0 || memchr(buf + len - (size_t)n, '\n', (size_t)n))
+			break;
+		if (len == MAX_REQUEST) {
+			free(buf);
+			return -E2BIG;
+		}
+	}
+	buf[len] = '\0';
+	*ret = buf;
+	return 0;
+}
+
+static cJSON *error_reply(const char *msg)
+{
+	cJSON *r = cJSON_CreateObject();
+
+	cJSON_AddBoolToObject(r, "ok", false);
+	cJSON_AddStringToObject(r, "error", msg);
+	return r;
+}
+
+static cJSON *cmd_status(struct daemon *d)
+{
+	struct sbco_engine_stats st;
+	cJSON *r = cJSON_CreateObject();
+	char sum[256];
+
+	sbco_engine_get_stats(d->eng, &st);
+	sbco_engine_summary(d->eng, sum, sizeof(sum));
+	cJSON_AddBoolToObject(r, "ok", true);
+	cJSON_AddBoolToObject(r, "ready", d->ready);
+	cJSON_AddStringToObject(r, "summary", sum);
+	cJSON_AddStringToObject(r, "config", d->config_path);
+	cJSON_AddStringToObject(r, "mode", sbco_mode_name(d->cfg->mode));
+	cJSON_AddNumberToObject(r, "interval_ms", d->cfg->interval_ms);
+	cJSON_AddBoolToObject(r, "libvirt_connected", d->lv && sbco_libvirt_connected(d->lv));
+	cJSON_AddNumberToObject(r, "cycles", (double)st.cycles);
+	cJSON_AddNumberToObject(r, "failed_cycles_in_a_row", (double)d->cycles_bad);
+	cJSON_AddStringToObject(r, "last_error", d->last_error);
+	cJSON_AddNumberToObject(r, "reloads", (double)d->reloads);
+	cJSON_AddNumberToObject(r, "reload_errors", (double)d->reload_errors);
+	return r;
+}
+
+static cJSON *cmd_vms(struct daemon *d)
+{
+	const struct sbco_vm_policy *pol;
+	const struct sbco_vm_list *l = sbco_engine_vms(d->eng, &pol);
+	cJSON *r = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(r, "vms");
+	char aff[4096];
+
+	cJSON_AddBoolToObject(r, "ok", true);
+	for (size_t i = 0; i < l->nr; i++) {
+		const struct sbco_vm *vm = &l->vms[i];
+		cJSON *o = cJSON_CreateObject(), *vc = cJSON_AddArrayToObject(o, "vcpus");
+
+		cJSON_AddStringToObject(o, "name", vm->name);
+		cJSON_AddStringToObject(o, "uuid", vm->uuid);
+		cJSON_AddStringToObject(o, "backend",
+					vm->backend == SBCO_BACKEND_LIBVIRT ? "libvirt" : "proc");
+		cJSON_AddNumberToObject(o, "pid", vm->pid);
+		cJSON_AddStringToObject(o, "mode", sbco_mode_name(pol[i].mode));
+		cJSON_AddNumberToObject(o, "alpha", pol[i].alpha);
+		cJSON_AddBoolToObject(o, "pinned", vm->pinned);
+		for (size_t k = 0; k < vm->nr_vcpus; k++) {
+			cJSON *x = cJSON_CreateObject();
+
+			if (sbco_cpuset_format(&vm->vcpus[k].affinity, aff, sizeof(aff)) < 0)
+				aff[0] = '\0';
+			cJSON_AddNumberToObject(x, "index", vm->vcpus[k].index);
+			cJSON_AddNumberToObject(x, "tid", vm->vcpus[k].tid);
+			cJSON_AddStringToObject(x, "affinity", aff);
+			cJSON_AddItemToArray(vc, x);
+		}
+		cJSON_AddItemToArray(arr, o);
+	}
+	return r;
+}
+
+static cJSON *cmd_distance(struct daemon *d)
+{
+	const struct sbco_snapshot *s;
+	const struct sbco_ordinates *o;
+	const struct sbco_vm_set *set;
+	const struct sbco_vm_list *l = sbco_engine_vms(d->eng, NULL);
+	cJSON *r, *arr;
+
+	sbco_engine_last(d->eng, &s, &o, &set);
+	if (!set)
+		return error_reply("no good cycle yet");
+	r = cJSON_CreateObject();
+	cJSON_AddBoolToObject(r, "ok", true);
+	arr = cJSON_AddArrayToObject(r, "vms");
+	for (size_t i = 0; i < set->nr_vms; i++) {
+		const struct sbco_vm_stat *v = &set->vms[i];
+		const struct sbco_vm *vm = sbco_vm_list_find_pid(l, v->tgid);
+		cJSON *x = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(x, "name", vm ? vm->name : v->name);
+		cJSON_AddNumberToObject(x, "tgid", v->tgid);
+		cJSON_AddNumberToObject(x, "nr_runnable", v->nr_runnable);
+		cJSON_AddBoolToObject(x, "stacked", v->stacked);
+		cJSON_AddNumberToObject(x, "distance", v->distance);
+		cJSON_AddNumberToObject(x, "distance_ns", (double)v->distance_ns);
+		cJSON_AddNumberToObject(x, "q_size", v->q_size);
+		cJSON_AddBoolToObject(x, "exceeds", v->exceeds);
+		cJSON_AddItemToArray(arr, x);
+	}
+	return r;
+}
+
+static cJSON *cmd_runqueue(struct daemon *d)
+{
+	const struct sbco_snapshot *s;
+	const struct sbco_ordinates *o;
+	const struct sbco_vm_set *set;
+	cJSON *r, *cpus;
+
+	sbco_engine_last(d->eng, &s, &o, &set);
+	if (!s)
+		return error_reply("no good cycle yet");
+	r = cJSON_CreateObject();
+	cJSON_AddBoolToObject(r, "ok", true);
+	cpus = cJSON_AddArrayToObject(r, "cpus");
+	for (size_t c = 0; c < s->nr_cpus; c++) {
+		const struct sbco_cpu *cpu = &s->cpus[c];
+		cJSON *x = cJSON_CreateObject(), *tasks;
+
+		cJSON_AddNumberToObject(x, "cpu", cpu->id);
+		cJSON_AddNumberToObject(x, "nr_runnable", o->cpu[c].nr_runnable);
+		tasks = cJSON_AddArrayToObject(x, "tasks");
+		for (uint32_t k = 0; k < cpu->nr_tasks; k++) {
+			const struct sbco_task *t = &s->tasks[cpu->first_task + k];
+			const struct sbco_ordinate *od = &o->task[cpu->first_task + k];
+			cJSON *y;
+
+			if (!od->runnable)
+				continue;
+			y = cJSON_CreateObject();
+			cJSON_AddNumberToObject(y, "pid", t->pid);
+			cJSON_AddStringToObject(y, "comm", t->comm);
+			cJSON_AddNumberToObject(y, "ordinate", od->ordinate);
+			cJSON_AddNumberToObject(y, "wait_ns", (double)od->wait_ns);
+			cJSON_AddItemToArray(tasks, y);
+		}
+		cJSON_AddItemToArray(cpus, x);
+	}
+	return r;
+}
+
+static cJSON *cmd_set_mode(struct daemon *d, const cJSON *req)
+{
+	const cJSON *vm = cJSON_GetObjectItemCaseSensitive(req, "vm");
+	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(req, "mode");
+	enum sbco_mode m = SBCO_MODE_OFF;
+	size_t i;
+	int k = -1;
+
+	if (!cJSON_IsString(vm) || !*vm->valuestring || strlen(vm->valuestring) >= 64)
+		return error_reply("set-mode: \"vm\" must be a VM name");
+	for (int j = 0; cJSON_IsString(mode) && j <= SBCO_MODE_SBCO; j++)
+		if (!strcmp(mode->valuestring, sbco_mode_name((enum sbco_mode)j)))
+			k = j;
+	if (k < 0)
+		return error_reply("set-mode: \"mode\" must be \"off\", \"bal\" or \"sbco\"");
+	m = (enum sbco_mode)k;
+	for (i = 0; i < d->nr_ovr && strcmp(d->ovr[i].vm, vm->valuestring); i++)
+		;
+	if (i == MAX_OVERRIDES)
+		return error_reply("set-mode: too many runtime overrides");
+	snprintf(d->ovr[i].vm, sizeof(d->ovr[i].vm), "%s", vm->valuestring);
+	d->ovr[i].mode = m;
+	if (i == d->nr_ovr)
+		d->nr_ovr++;
+	log_info("Runtime override: VM '%s' mode %s", vm->valuestring, sbco_mode_name(m));
+	if (daemon_refresh(d, true) < 0)
+		return error_reply("set-mode: applying failed");
+	return cJSON_CreateObject();
+}
+
+static cJSON *cmd_reload(struct daemon *d)
+{
+	char err[2048];
+
+	if (daemon_reload(d, err, sizeof(err)) < 0)
+		return error_reply(err);
+	return cJSON_CreateObject();
+}
+
+/* Prometheus text exposition format, as one JSON string ("text"). */
+static cJSON *cmd_metrics(struct daemon *d)
+{
+	const struct sbco_snapshot *s;
+	const struct sbco_ordinates *o;
+	const struct sbco_vm_set *set;
+	struct sbco_engine_stats st;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	cJSON *r;
+
+	if (!f)
+		return error_reply("out of memory");
+	sbco_engine_get_stats(d->eng, &st);
+	sbco_engine_last(d->eng, &s, &o, &set);
+	fprintf(f,
+		"# HELP sbco_cycles_total Policy cycles run.\n# TYPE sbco_cycles_total counter\n"
+		"sbco_cycles_total %lu\n",
+		(unsigned long)st.cycles);
+	fprintf(f,
+		"# HELP sbco_vm_samples_total VM samples with two or more runnable vCPUs.\n"
+		"# TYPE sbco_vm_samples_total counter\nsbco_vm_samples_total %lu\n",
+		(unsigned long)st.vm_samples);
+	fprintf(f,
+		"# HELP sbco_stacked_samples_total Samples with two runnable siblings on one "
+		"queue.\n# TYPE sbco_stacked_samples_total counter\n"
+		"sbco_stacked_samples_total %lu\n",
+		(unsigned long)st.stacked);
+	fprintf(f,
+		"# HELP sbco_threshold_exceeded_samples_total Samples with distance >= alpha * "
+		"Q across queues.\n# TYPE sbco_threshold_exceeded_samples_total counter\n"
+		"sbco_threshold_exceeded_samples_total %lu\n",
+		(unsigned long)st.exceeded);
+	fprintf(f,
+		"# HELP sbco_actions_total Balancing actions applied.\n"
+		"# TYPE sbco_actions_total counter\nsbco_actions_total %lu\n"
+		"# HELP sbco_action_errors_total Actions refused by the kernel.\n"
+		"# TYPE sbco_action_errors_total counter\nsbco_action_errors_total %lu\n",
+		(unsigned long)st.actions, (unsigned long)st.action_errors);
+	fprintf(f, "# HELP sbco_vm_distance Scheduling distance of a VM at the last cycle.\n"
+		   "# TYPE sbco_vm_distance gauge\n");
+	for (size_t i = 0; set && i < set->nr_vms; i++) {
+		fputs("sbco_vm_distance{vm=\"", f);
+		for (const char *c = set->vms[i].name; *c; c++) /* label value escaping */
+			fprintf(f, "%s",
+				*c == '"'    ? "\\\""
+				: *c == '\\' ? "\\\\"
+					     : (char[]){*c, 0});
+		fprintf(f, "\"} %d\n", set->vms[i].distance);
+	}
+	fclose(f);
+	r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "text", buf ? buf : "");
+	free(buf);
+	return r;
+}
+
+static cJSON *dispatch(struct daemon *d, const char *text)
+{
+	cJSON *req = cJSON_Parse(text), *reply;
+	const cJSON *cmd;
+
+	if (!req || !cJSON_IsObject(req)) {
+		cJSON_Delete(req);
+		return error_reply("request is not a JSON object");
+	}
+	cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
+	if (!cJSON_IsString(cmd))
+		reply = error_reply("request lacks \"cmd\"");
+	else if (!strcmp(cmd->valuestring, "status"))
+		reply = cmd_status(d);
+	else if (!strcmp(cmd->valuestring, "vms"))
+		reply = cmd_vms(d);
+	else if (!strcmp(cmd->valuestring, "distance"))
+		reply = cmd_distance(d);
+	else if (!strcmp(cmd->valuestring, "runqueue"))
+		reply = cmd_runqueue(d);
+	else if (!strcmp(cmd->valuestring, "set-mode"))
+		reply = cmd_set_mode(d, req);
+	else if (!strcmp(cmd->valuestring, "reload"))
+		reply = cmd_reload(d);
+	else if (!strcmp(cmd->valuestring, "metrics"))
+		reply = cmd_metrics(d);
+	else
+		reply = error_reply("unknown cmd (status, vms, distance, runqueue, set-mode, "
+				    "reload, metrics)");
+	cJSON_Delete(req);
+	if (reply && !cJSON_GetObjectItemCaseSensitive(reply, "ok"))
+		cJSON_AddBoolToObject(reply, "ok", true);
+	return reply;
+}
+
+static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct daemon *d = userdata;
+	char *req = NULL, *out;
+	cJSON *reply;
+	int c, r;
+
+	(void)s;
+	(void)revents;
+	c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return 0;
+	if (!allowed(c)) {
+		reply = error_reply("permission denied: root or group sbco only");
+	} else {
+		r = read_request(c, &req);
+		if (r == -E2BIG)
+			reply = error_reply("request larger than 64 KiB");
+		else if (r == -ETIMEDOUT)
+			reply = error_reply("request not complete within 1 s");
+		else if (r < 0)
+			reply = error_reply("cannot read request");
+		else
+			reply = dispatch(d, req);
+	}
+	out = reply ? cJSON_PrintUnformatted(reply) : NULL;
+	if (out) {
+		size_t len = strlen(out);
+
+		out[len] = '\n'; /* the NUL becomes the line end */
+		if (write(c, out, len + 1) < 0)
+			log_debug("control reply not written: %s", strerror(errno));
+	}
+	free(out);
+	cJSON_Delete(reply);
+	free(req);
+	close(c);
+	return 0;
+}
+
+int ctl_open(struct daemon *d, const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct group *g;
+	int fd, r;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 16) < 0) {
+		r = -errno;
+		close(fd);
+		return log_error_errno(r, "Failed to listen on '%s'", path);
+	}
+	g = getgrnam("sbco");
+	if (chown(path, 0, g ? g->gr_gid : 0) < 0 || chmod(path, g ? 0660 : 0600) < 0)
+		log_warning("Cannot set the permissions of '%s', ignoring", path);
+	r = sd_event_add_io(d->ev, NULL, fd, EPOLLIN, on_conn, d);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	d->ctl_fd = fd;
+	return 0;
+}
+
+void ctl_close(struct daemon *d)
+{
+	if (d->ctl_fd >= 0) {
+		close(d->ctl_fd);
+		if (d->socket_path)
+			unlink(d->socket_path);
+		d->ctl_fd = -1;
+	}
+}

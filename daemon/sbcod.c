@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sbcod: the sbco daemon. An sd-event loop around libsbco: a sampling timer reads the
+ * scheduler dump and runs one policy cycle; libvirt events and process events refresh the
+ * VM set; SIGTERM/SIGINT restore every change and exit 0; SIGHUP reloads the config (a bad
+ * one is logged and the old one stays); sd_notify READY=1 after the first good cycle,
+ * STATUS= each cycle, WATCHDOG=1 from the loop. Originals are kept in a state file so a
+ * crashed run is undone at the next start.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sbcod.h"
+
+#define DEFAULT_CONFIG "/etc/sbco/sbco.json"
+#define DEFAULT_STATE  "/run/sbco/state.json"
+#define DEFAULT_SOCKET "/run/sbco/sbcod.sock"
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+int daemon_refresh(struct daemon *d, bool restore_first)
+{
+	const struct sbco_vm_list *virt = d->lv && sbco_libvirt_connected(d->lv)
+					      ? sbco_libvirt_vms(d->lv)
+					      : (d->lv ? sbco_libvirt_vms(d->lv) : NULL);
+	struct sbco_vm_list *all = NULL;
+	struct sbco_vm_policy *pol;
+	int r;
+
+	r = sbco_vm_list_merge(virt, d->pw ? sbco_proc_watch_vms(d->pw) : NULL, &all);
+	if (r < 0)
+		return log_error_errno(r, "Failed to merge the VM lists");
+	pol = calloc(all->nr + 1, sizeof(*pol));
+	if (!pol) {
+		sbco_vm_list_free(all);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < all->nr; i++) {
+		sbco_config_policy(d->cfg, &all->vms[i], &pol[i]);
+		for (size_t k = 0; k < d->nr_ovr; k++)
+			if (!strcmp(d->ovr[k].vm, all->vms[i].name))
+				pol[i].mode = d->ovr[k].mode;
+	}
+	if (restore_first)
+		sbco_engine_restore(d->eng, NULL);
+	r = sbco_engine_set_vms(d->eng, all, pol, d->topo);
+	if (r < 0)
+		log_error_errno(r, "Failed to apply the VM set");
+	else
+		log_debug("VM set: %zu VMs", all->nr);
+	free(pol);
+	sbco_vm_list_free(all);
+	return r;
+}
+
+static int make_engine(struct daemon *d)
+{
+	struct sbco_engine *e;
+	int r;
+
+	r = sbco_engine_new(&sbco_host_ops_real, (void *)d->root, d->root, &d->cfg->patterns,
+			    &d->cfg->balance, &d->cfg->housekeeping, &e);
+	if (r < 0)
+		return r;
+	sbco_engine_set_levers(e, d->cfg->levers, d->cfg->nr_levers);
+	if (d->lv)
+		sbco_engine_set_pinner(e, sbco_libvirt_pin_vcpu, d->lv);
+	r = sbco_engine_set_state_file(e, d->state_path);
+	if (r < 0) {
+		sbco_engine_free(e);
+		return log_error_errno(r, "Failed to write the state file '%s'", d->state_path);
+	}
+	d->eng = e;
+	return 0;
+}
+
+int daemon_reload(struct daemon *d, char *err, size_t err_len)
+{
+	struct sbco_config *c = NULL;
+	char *errs = NULL;
+	int r = sbco_config_load(d->config_path, &c, &errs);
+
+	d->reloads++;
+	if (r < 0) {
+		d->reload_errors++;
+		log_warning("Invalid config, keeping the last good one:\n%s", errs ? errs : "");
+		if (err)
+			snprintf(err, err_len, "%s", errs ? errs : strerror(-r));
+		free(errs);
+		return -EINVAL;
+	}
+	/* patterns, levers and balance settings live in the engine: rebuild it */
+	sbco_engine_restore(d->eng, NULL);
+	sbco_engine_free(d->eng);
+	d->eng = NULL;
+	sbco_config_free(d->cfg);
+	d->cfg = c;
+	r = make_engine(d);
+	if (r < 0)
+		return r;
+	log_info("Reloaded '%s': mode %s, interval %u ms", d->config_path, sbco_mode_name(c->mode),
+		 c->interval_ms);
+	return daemon_refresh(d, false);
+}
+
+static void notify_status(struct daemon *d)
+{
+	char sum[256];
+
+	sbco_engine_summary(d->eng, sum, sizeof(sum));
+	if (!d->ready) {
+		sd_notifyf(false, "READY=1\nSTATUS=%s", sum);
+		d->ready = true;
+		log_info("Ready: %s", sum);
+	} else {
+		sd_notifyf(false, "STATUS=%s", sum);
+	}
+}
+
+static int one_cycle(struct daemon *d)
+{
+	char *buf = NULL, err[256] = "";
+	size_t len;
+	int fd, r;
+
+	fd = sbco_dump_open_live(d->root, NULL);
+	if (fd < 0) {
+		snprintf(d->last_error, sizeof(d->last_error),
+			 "no scheduler dump (%s): mount -t debugfs none /sys/kernel/debug",
+			 strerror(-fd));
+		return fd;
+	}
+	r = sbco_read_fd(fd, 256u << 20, &buf, &len);
+	close(fd);
+	if (r < 0)
+		return r;
+	r = sbco_engine_cycle(d->eng, buf, len, now_ns(), err, sizeof(err));
+	free(buf);
+	if (r == -EBADMSG)
+		snprintf(d->last_error, sizeof(d->last_error), "dump rejected: %s", err);
+	return r;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct daemon *d = userdata;
+	int r;
+
+	(void)usec;
+	if (d->lv && sbco_libvirt_process(d->lv, now_ns()) > 0)
+		daemon_refresh(d, false);
+	if (d->pw && !sbco_proc_watch_has_events(d->pw) && sbco_proc_watch_process(d->pw) > 0)
+		daemon_refresh(d, false);
+	r = one_cycle(d);
+	if (r < 0) {
+		d->cycles_bad++;
+		/* keep running on the last good state; say so once per streak */
+		if (d->cycles_bad == 1 || d->cycles_ok > 0)
+			log_warning("Cycle failed: %s, keeping the last good state",
+				    d->last_error[0] ? d->last_error : strerror(-r));
+		d->cycles_ok = 0;
+	} else {
+		d->cycles_ok++;
+		notify_status(d);
+	}
+	if (d->once && d->ready)
+		return sd_event_exit(sd_event_source_get_event(s), 0);
+	sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &usec);
+	sd_event_source_set_time(s, usec + (uint64_t)d->cfg->interval_ms * 1000);
+	return 0;
+}
+
+static int on_libvirt(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void)s;
+	(void)fd;
+	(void)revents;
+	if (sbco_libvirt_process(d->lv, now_ns()) > 0)
+		daemon_refresh(d, false);
+	return 0;
+}
+
+static int on_proc(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct daemon *d = userdata;
+
+	(void)s;
+	(void)fd;
+	(void)revents;
+	if (sbco_proc_watch_process(d->pw) > 0)
+		daemon_refresh(d, false);
+	return 0;
+}
+
+static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)userdata;
+	log_info("Signal %u: restoring and exiting", si->ssi_signo);
+	sd_notify(false, "STOPPING=1");
+	return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)s;
+	(void)si;
+	sd_notify(false, "RELOADING=1");
+	daemon_reload(userdata, NULL, 0);
+	sd_notify(false, "READY=1");
+	return 0;
+}
+
+static int usage(FILE *f)
+{
+	fprintf(f, "Usage: sbcod [OPTIONS]\n\n"
+		   "  -c, --config FILE        config (default " DEFAULT_CONFIG ")\n"
+		   "      --check-config FILE  validate FILE, print its errors, exit\n"
+		   "  -f, --foreground         log to stderr (default unless under systemd)\n"
+		   "  -d, --debug              debug logging\n"
+		   "      --state FILE         originals for crash restore (" DEFAULT_STATE ")\n"
+		   "      --socket PATH        control socket (" DEFAULT_SOCKET ")\n"
+		   "      --root DIR           host root for /proc and /sys (tests)\n"
+		   "      --once               exit after the first good cycle (restoring)\n"
+		   "  -h, --help\n");
+	return f == stderr ? 2 : 0;
+}
+
+static int check_config(const char *path)
+{
+	struct sbco_config *c = NULL;
+	char *errs = NULL;
+	int r = sbco_config_load(path, &c, &errs);
+
+	if (r < 0) {
+		fputs(errs ? errs : "invalid config\n", stderr);
+		free(errs);
+		return 1;
+	}
+	printf("%s: ok (mode %s, interval %u ms, %zu VM rules)\n", path, sbco_mode_name(c->mode),
+	       c->interval_ms, c->nr_rules);
+	sbco_config_free(c);
+	return 0;
+}
+
+static int load_first_config(struct daemon *d, bool explicit)
+{
+	char *errs = NULL;
+	int r = sbco_config_load(d->config_path, &d->cfg, &errs);
+
+	if (r == -ENOENT && !explicit) {
+		log_warning("No config at '%s', using the defaults", d->config_path);
+		free(errs);
+		return sbco_config_default(&d->cfg);
+	}
+	if (r < 0)
+		log_full(LOG_ERR, 0, NULL, "Invalid config:\n%s", errs ? errs : "");
+	free(errs);
+	return r;
+}
+
+static int setup(struct daemon *d)
+{
+	struct sbco_restore_stats rs;
+	sigset_t ss;
+	int r;
+
+	mkdir("/run/sbco", 0755); /* RuntimeDirectory= under systemd; by hand otherwise */
+	r = sbco_state_restore(d->state_path, &sbco_host_ops_real, (void *)d->root, NULL, NULL,
+			       &rs);
+	if (r < 0)
+		log_error_errno(r, "State file '%s' unreadable, left in place", d->state_path);
+	else if (rs.restored + rs.vanished + rs.failed)
+		log_info("Restored %u originals left by an earlier run (%u gone, %u failed)",
+			 rs.restored, rs.vanished, rs.failed);
+	r = sbco_topology_read(d->root, &d->topo);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read the CPU topology");
+	if (d->cfg->libvirt_uri) {
+		struct sbco_libvirt_opts o = {
+		    .uri = d->cfg->libvirt_uri, .root = d->root, .pat = &d->cfg->patterns};
+
+		r = sbco_libvirt_new(&o, &d->lv);
+		if (r < 0)
+			log_warning_errno(r, "libvirt backend unavailable");
+		else if (!sbco_libvirt_connected(d->lv))
+			log_warning("libvirt: %s; will retry", sbco_libvirt_last_error(d->lv));
+	}
+	r = sbco_proc_watch_new(d->root, &d->cfg->patterns, &d->pw);
+	if (r < 0)
+		return log_error_errno(r, "Failed to scan /proc");
+	if (!sbco_proc_watch_has_events(d->pw))
+		log_warning("No process events (proc connector): rescanning /proc every cycle");
+	r = make_engine(d);
+	if (r < 0)
+		return r;
+	r = daemon_refresh(d, false);
+	if (r < 0)
+		return r;
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	if ((r = sd_event_default(&d->ev)) < 0 ||
+	    (r = sd_event_add_signal(d->ev, NULL, SIGTERM, on_term, d)) < 0 ||
+	    (r = sd_event_add_signal(d->ev, NULL, SIGINT, on_term, d)) < 0 ||
+	    (r = sd_event_add_signal(d->ev, NULL, SIGHUP, on_hup, d)) < 0 ||
+	    (r = sd_event_add_time_relative(d->ev, &d->timer, CLOCK_MONOTONIC, 0, 1000, on_timer,
+					    d)) < 0 ||
+	    (r = sd_event_source_set_enabled(d->timer, SD_EVENT_ON)) < 0 ||
+	    (r = sd_event_set_watchdog(d->ev, true)) < 0)
+		return log_error_errno(r, "Failed to set up the event loop");
+	if (d->socket_path && ctl_open(d, d->socket_path) < 0)
+		log_warning("Control socket '%s' unavailable, ignoring", d->socket_path);
+	if (d->lv &&
+	    (r = sd_event_add_io(d->ev, NULL, sbco_libvirt_fd(d->lv), EPOLLIN, on_libvirt, d)) < 0)
+		return log_error_errno(r, "Failed to watch libvirt");
+	if (sbco_proc_watch_fd(d->pw) >= 0 &&
+	    (r = sd_event_add_io(d->ev, NULL, sbco_proc_watch_fd(d->pw), EPOLLIN, on_proc, d)) < 0)
+		return log_error_errno(r, "Failed to watch process events");
+	return 0;
+}
+
+static void teardown(struct daemon *d)
+{
+	struct sbco_restore_stats rs = {0};
+
+	if (d->eng) {
+		sbco_engine_restore(d->eng, &rs);
+		log_info("Restored %u changes (%u threads gone, %u failed)", rs.restored,
+			 rs.vanished, rs.failed);
+	}
+	ctl_close(d);
+	sbco_engine_free(d->eng);
+	sbco_proc_watch_free(d->pw);
+	sbco_libvirt_free(d->lv);
+	sbco_topology_free(d->topo);
+	sbco_config_free(d->cfg);
+	sd_event_source_unref(d->timer);
+	sd_event_unref(d->ev);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"config", required_argument, NULL, 'c'},
+	    {"check-config", required_argument, NULL, 'C'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"debug", no_argument, NULL, 'd'},
+	    {"state", required_argument, NULL, 'S'},
+	    {"socket", required_argument, NULL, 's'},
+	    {"root", required_argument, NULL, 'r'},
+	    {"once", no_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	struct daemon d = {.config_path = DEFAULT_CONFIG,
+			   .state_path = DEFAULT_STATE,
+			   .socket_path = DEFAULT_SOCKET,
+			   .root = "/",
+			   .ctl_fd = -1};
+	bool explicit_config = false, debug = false;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:fdh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			explicit_config = true;
+			break;
+		case 'C':
+			return check_config(optarg);
+		case 'f':
+			break; /* stderr is the default outside systemd */
+		case 'd':
+			debug = true;
+			break;
+		case 'S':
+			d.state_path = optarg;
+			break;
+		case 's':
+			d.socket_path = *optarg ? optarg : NULL;
+			break;
+		case 'r':
+			d.root = optarg;
+			break;
+		case 'o':
+			d.once = true;
+			break;
+		case 'h':
+			return usage(stdout);
+		default:
+			return usage(stderr);
+		}
+	}
+	if (optind != argc)
+		return usage(stderr);
+	log_setup(debug);
+	if (load_first_config(&d, explicit_config) < 0)
+		return 1;
+	r = setup(&d);
+	if (r == 0) {
+		log_info("Started: config '%s', mode %s, interval %u ms", d.config_path,
+			 sbco_mode_name(d.cfg->mode), d.cfg->interval_ms);
+		r = sd_event_loop(d.ev);
+		if (r < 0)
+			log_error_errno(r, "Event loop failed");
+	}
+	teardown(&d);
+	return r < 0 ? 1 : 0;
+}

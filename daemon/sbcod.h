@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sbcod's state shared by the loop (sbcod.c) and the control socket (ctl.c).
+ */
+#ifndef SBCOD_H
+#define SBCOD_H
+
+#include <stdbool.h>
+#include <systemd/sd-event.h>
+
+#include "sbco.h"
+
+#define MAX_OVERRIDES 64
+
+struct override {
+	char vm[64];
+	enum sbco_mode mode;
+};
+
+struct daemon {
+	sd_event *ev;
+	sd_event_source *timer;
+	const char *config_path, *state_path, *socket_path, *root;
+	struct sbco_config *cfg;
+	struct sbco_libvirt *lv;
+	struct sbco_proc_watch *pw;
+	struct sbco_topology *topo;
+	struct sbco_engine *eng;
+	struct override ovr[MAX_OVERRIDES];
+	size_t nr_ovr;
+	bool ready, once;
+	uint64_t cycles_ok, cycles_bad, reloads, reload_errors;
+	char last_error[512];
+	int ctl_fd;
+};
+
+/* Re-read the config; on errors log them and keep the running one. Returns 0 or -EINVAL,
+ * with the error text in err (may be NULL). */
+int daemon_reload(struct daemon *d, char *err, size_t err_len);
+/* Recompute the VM set and policies and apply them (after discovery, reload, set-mode). */
+int daemon_refresh(struct daemon *d, bool restore_first);
+
+/* Control socket: listen on path (mode 0660, group "sbco" when it exists). */
+int ctl_open(struct daemon *d, const char *path);
+void ctl_close(struct daemon *d);
+
+#endif

@@ -1,0 +1,89 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# sbcod end to end on synthetic VMs (fakevm): READY on a test NOTIFY_SOCKET, disjoint
+# affinities, SIGHUP with a broken config keeps it running on the old one, malformed and
+# unknown socket requests get errors while it keeps serving, SIGTERM restores and exits 0;
+# kill -9 mid-run, then a restart restores the originals from the state file.
+set -u
+B=${1:-build}
+. "$(dirname "$0")/../lib/debugfs.sh"
+W=$(mktemp -d /tmp/sbcod-test.XXXXXX)
+PIDS=""
+cleanup() {
+	for p in $PIDS; do kill "$p" 2> /dev/null; done
+	wait 2> /dev/null
+	rm -rf "$W"
+	debugfs_cleanup
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; [ -f "$W/log" ] && tail -20 "$W/log"; exit 1; }
+aff() { sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$1/status"; }
+vcpu_tids() { for t in /proc/"$1"/task/*; do grep -q '^CPU ' "$t/comm" && echo "${t##*/}"; done; }
+
+for n in dA dB; do
+	"$B/tests/fakevm" -name "guest=$n" -smp 2 -mode lock -time 120 > /dev/null 2>&1 &
+	PIDS="$PIDS $!"
+done
+sleep 0.3
+ALL=$(aff "$(echo $PIDS | cut -d' ' -f1)")
+cat > "$W/sbco.json" << JSON
+{"libvirt_uri": null, "mode": "bal", "interval_ms": 100}
+JSON
+CTL="$B/sbcoctl --socket $W/sock request"
+start_sbcod() { # $1 = config
+	"$B/tests/notify_listen" "$W/notify" 20 > "$W/notify.log" &
+	NL=$!
+	sleep 0.2
+	NOTIFY_SOCKET="$W/notify" timeout 120 "$B/sbcod" -c "$1" --state "$W/state.json" \
+		--socket "$W/sock" > "$W/log" 2>&1 &
+	SBCOD=$!
+	PIDS="$PIDS $SBCOD"
+	wait "$NL" || fail "no READY=1 on NOTIFY_SOCKET within 20 s"
+}
+start_sbcod "$W/sbco.json"
+echo "ok: READY=1 ($(grep -c . "$W/notify.log") notify message(s))"
+for p in $(echo $PIDS | cut -d' ' -f1-2); do
+	set -- $(vcpu_tids "$p")
+	a0=$(aff "$1"); a1=$(aff "$2")
+	[ "$a0" != "$ALL" ] && [ "$a1" != "$ALL" ] && [ "$a0" != "$a1" ] ||
+		fail "VM $p vCPUs not anti-stacked: '$a0' '$a1'"
+done
+echo "ok: each VM's vCPUs on disjoint CPUs"
+$CTL '{"cmd":"status"}' | grep -q '"ready":true' || fail "status"
+$CTL 'not json' | grep -q '"error":"request is not a JSON object"' || fail "malformed request"
+$CTL '{"cmd":"fly"}' | grep -q 'unknown cmd' || fail "unknown cmd"
+$CTL '{"cmd":"set-mode","vm":"dA","mode":"turbo"}' | grep -q '"ok":false' || fail "bad set-mode"
+$CTL '{"cmd":"metrics"}' | grep -q 'sbco_cycles_total' || fail "metrics"
+echo "ok: bad requests answered with errors, daemon still serving"
+echo '{"mode": "fast"}' > "$W/sbco.json"
+kill -HUP "$SBCOD"
+sleep 0.5
+kill -0 "$SBCOD" || fail "daemon died on a broken config"
+grep -q 'mode: expected' "$W/log" || fail "broken config not reported"
+$CTL '{"cmd":"status"}' | grep -q '"reload_errors":1' || fail "reload error not counted"
+$CTL '{"cmd":"status"}' | grep -q '"mode":"bal"' || fail "old config not kept"
+echo "ok: SIGHUP with a broken config keeps the old one"
+kill -TERM "$SBCOD"
+wait "$SBCOD"; rc=$?
+[ $rc = 0 ] || fail "exit status $rc after SIGTERM"
+for p in $(echo $PIDS | cut -d' ' -f1-2); do
+	for t in $(vcpu_tids "$p"); do [ "$(aff "$t")" = "$ALL" ] || fail "tid $t not restored"; done
+done
+[ ! -e "$W/state.json" ] || fail "state file left after a clean exit"
+echo "ok: SIGTERM restored every affinity and exited 0"
+echo '{"libvirt_uri": null, "mode": "bal", "interval_ms": 100}' > "$W/sbco.json"
+start_sbcod "$W/sbco.json"
+kill -9 "$SBCOD"
+wait "$SBCOD" 2> /dev/null
+t=$(vcpu_tids "$(echo $PIDS | cut -d' ' -f1)" | head -1)
+[ "$(aff "$t")" != "$ALL" ] || fail "expected striped affinities after kill -9"
+[ -s "$W/state.json" ] || fail "no state file after kill -9"
+echo '{"libvirt_uri": null, "mode": "off", "interval_ms": 100}' > "$W/off.json"
+start_sbcod "$W/off.json"
+grep -q 'Restored 4 originals left by an earlier run' "$W/log" || fail "state not restored at start"
+for p in $(echo $PIDS | cut -d' ' -f1-2); do
+	for t in $(vcpu_tids "$p"); do [ "$(aff "$t")" = "$ALL" ] || fail "tid $t not restored after crash"; done
+done
+kill -TERM "$SBCOD"; wait "$SBCOD"
+echo "ok: kill -9, then a restart restored the originals from the state file"
+echo PASS
