@@ -117,18 +117,38 @@ fuzz: $(FUZZ_BINS)
 bench: all
 	$(Q)$(MAKE) --no-print-directory -f bench/bench.mk BUILD=$(BUILD) bench
 
+# On this host, in the foreground, with the shipped config (root; mounts debugfs if needed).
 run: deps all
-	@echo "sbcod (the daemon) arrives with issue 6; until then 'make run' shows the live" \
-		"run queues and VM distance once a second. Ctrl-C to stop."
-	$(Q)while :; do $(BUILD)/sbcoctl snapshot || exit 1; sleep 1; done
+	$(Q)mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	$(BUILD)/sbcod --foreground --config conf/sbco.json
+
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DOCDIR ?= $(PREFIX)/share/doc/sbco
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,/etc/systemd/system)
+SYSCONFDIR ?= /etc
 
 install: all man
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(BUILD)/sbcoctl $(DESTDIR)$(PREFIX)/bin/sbcoctl
-	install -m 0644 $(BUILD)/man/sbcoctl.8 $(DESTDIR)$(PREFIX)/share/man/man8/sbcoctl.8
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/sbco
+	install -m 0755 $(BUILD)/sbcoctl $(DESTDIR)$(BINDIR)/sbcoctl
+	install -m 0755 $(BUILD)/sbcod $(DESTDIR)$(SBINDIR)/sbcod
+	install -m 0644 $(BUILD)/man/sbcoctl.8 $(BUILD)/man/sbcod.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(BUILD)/man/sbco.json.5 $(DESTDIR)$(MANDIR)/man5/
+	sed 's|@SBINDIR@|$(SBINDIR)|' systemd/sbcod.service.in > $(DESTDIR)$(UNITDIR)/sbcod.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/sbcod.service
+	install -m 0644 conf/sbco.json $(DESTDIR)$(DOCDIR)/sbco.json.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/sbco/sbco.json ] || \
+		install -m 0644 conf/sbco.json $(DESTDIR)$(SYSCONFDIR)/sbco/sbco.json
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/sbcoctl $(DESTDIR)$(PREFIX)/share/man/man8/sbcoctl.8
+	rm -f $(DESTDIR)$(BINDIR)/sbcoctl $(DESTDIR)$(SBINDIR)/sbcod \
+		$(DESTDIR)$(MANDIR)/man8/sbcoctl.8 $(DESTDIR)$(MANDIR)/man8/sbcod.8 \
+		$(DESTDIR)$(MANDIR)/man5/sbco.json.5 $(DESTDIR)$(UNITDIR)/sbcod.service \
+		$(DESTDIR)$(DOCDIR)/sbco.json.example
+	@echo "kept $(DESTDIR)$(SYSCONFDIR)/sbco/sbco.json (your config)"
 
 MAN_SRCS := $(wildcard man/*.scd)
 MAN_OUT := $(MAN_SRCS:man/%.scd=$(BUILD)/man/%)
@@ -137,7 +157,7 @@ $(BUILD)/man/%: man/%.scd
 	@mkdir -p $(dir $@)
 	$(Q)scdoc < $< > $@
 
-FORMAT_FILES = $(wildcard lib/*.[ch] cli/*.[ch] daemon/*.[ch] tests/unit/*.c tests/fuzz/*.c \
+FORMAT_FILES = $(wildcard lib/*.[ch] cli/*.[ch] daemon/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c \
 	tests/helpers/*.c bench/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
