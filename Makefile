@@ -158,7 +158,7 @@ $(BUILD)/man/%: man/%.scd
 	$(Q)scdoc < $< > $@
 
 FORMAT_FILES = $(wildcard lib/*.[ch] cli/*.[ch] daemon/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c \
-	tests/helpers/*.c bench/*.c)
+	tests/helpers/*.[ch] bench/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sbco.h"
+#include "util.h"
 
 enum kind { K_AFFINITY, K_SLICE, K_NICE, K_WEIGHT };
 
@@ -73,6 +74,16 @@ static struct record *find(struct sbco_actuator *a, enum kind k, int32_t tid, co
 		    (k == K_WEIGHT ? !strcmp(a->r[i].cgroup, cg) : a->r[i].tid == tid))
 			return &a->r[i];
 	return NULL;
+}
+
+static void tally(struct sbco_restore_stats *st, int r)
+{
+	if (r == 0)
+		st->restored++;
+	else if (r == -ESRCH || r == -ENOENT)
+		st->vanished++; /* a thread that is gone needs nothing put back */
+	else
+		st->failed++;
 }
 
 static const char *const kind_names[] = {"affinity", "slice", "nice", "weight"};
@@ -177,15 +188,8 @@ static struct record *add(struct sbco_actuator *a, enum kind k, int32_t tid, con
 {
 	struct record *r;
 
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 16;
-		struct record *nr = realloc(a->r, cap * sizeof(*nr));
-
-		if (!nr)
-			return NULL;
-		a->r = nr;
-		a->cap = cap;
-	}
+	if (sbco_grow((void **)&a->r, &a->cap, a->n + 1, sizeof(*a->r)) < 0)
+		return NULL;
 	r = &a->r[a->n];
 	*r = (struct record){.kind = k, .tid = tid, .start = k == K_WEIGHT ? 0 : thread_start(tid)};
 	if (cg && !(r->cgroup = strdup(cg)))
@@ -227,9 +231,11 @@ void sbco_actuator_set_pinner(struct sbco_actuator *a, sbco_pin_fn pin, void *us
 static int put_affinity(struct sbco_actuator *a, const struct record *rec,
 			const struct sbco_cpuset *c)
 {
-	/* through libvirt when we can; directly when libvirt is away (inside the cpuset) */
-	if (rec->uuid[0] && a->pin && a->pin(a->pin_ud, rec->uuid, rec->index, c) == 0)
-		return 0;
+	/* Through libvirt when we can, so it keeps its view and the vCPU's cpuset cgroup;
+	 * then directly as well: libvirt 9 was seen leaving the thread's own mask narrow when
+	 * a vCPU is pinned back to all CPUs (its "unpin"), while its config said 0-N. */
+	if (rec->uuid[0] && a->pin)
+		(void)a->pin(a->pin_ud, rec->uuid, rec->index, c);
 	return a->ops->set_affinity(a->ud, rec->tid, c);
 }
 
@@ -323,12 +329,7 @@ void sbco_actuator_restore_all(struct sbco_actuator *a, struct sbco_restore_stat
 			r = a->ops->set_weight(a->ud, rec->cgroup, rec->value);
 			break;
 		}
-		if (r == 0)
-			st.restored++;
-		else if (r == -ESRCH || r == -ENOENT)
-			st.vanished++;
-		else
-			st.failed++;
+		tally(&st, r);
 		free(rec->cgroup);
 	}
 	a->n = 0;
@@ -406,13 +407,7 @@ int sbco_state_restore(const char *path, const struct sbco_host_ops *ops, void *
 	}
 	n = cJSON_GetArraySize(arr);
 	for (int i = n - 1; i >= 0; i--) { /* newest first, as restore_all */
-		r = restore_one(cJSON_GetArrayItem(arr, i), ops, ud, pin, pin_ud);
-		if (r == 0)
-			st.restored++;
-		else if (r == -ESRCH || r == -ENOENT)
-			st.vanished++;
-		else
-			st.failed++;
+		tally(&st, restore_one(cJSON_GetArrayItem(arr, i), ops, ud, pin, pin_ud));
 	}
 	cJSON_Delete(root);
 	unlink(path);

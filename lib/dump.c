@@ -55,23 +55,6 @@ static int fail(struct parser *p, const char *fmt, ...)
 	return -EBADMSG;
 }
 
-static void *grow(void *arr, size_t *cap, size_t need, size_t elem)
-{
-	size_t ncap;
-	void *n;
-
-	if (need <= *cap)
-		return arr;
-	ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	n = realloc(arr, ncap * elem);
-	if (!n)
-		return NULL;
-	*cap = ncap;
-	return n;
-}
-
 static struct sbco_cpu *cur_cpu(struct parser *p)
 {
 	return p->s->nr_cpus ? &p->s->cpus[p->s->nr_cpus - 1] : NULL;
@@ -80,12 +63,11 @@ static struct sbco_cpu *cur_cpu(struct parser *p)
 static int add_cpu(struct parser *p, int32_t id)
 {
 	struct sbco_snapshot *s = p->s;
-	struct sbco_cpu *c, *arr = grow(s->cpus, &p->cap_cpus, s->nr_cpus + 1, sizeof(*c));
+	struct sbco_cpu *c;
 
-	if (!arr)
+	if (sbco_grow((void **)&s->cpus, &p->cap_cpus, s->nr_cpus + 1, sizeof(*c)) < 0)
 		return -ENOMEM;
-	s->cpus = arr;
-	c = &arr[s->nr_cpus++];
+	c = &s->cpus[s->nr_cpus++];
 	*c = (struct sbco_cpu){
 	    .id = id,
 	    .line = p->lineno,
@@ -279,7 +261,7 @@ static int on_cfs_line(struct parser *p, char *l)
 {
 	struct sbco_snapshot *s = p->s;
 	struct sbco_cpu *c = cur_cpu(p);
-	struct sbco_cfs_rq *r, *arr;
+	struct sbco_cfs_rq *r;
 	int64_t id = -1;
 	char *path = l + 6;
 	int ret;
@@ -303,11 +285,9 @@ static int on_cfs_line(struct parser *p, char *l)
 			return ret;
 		c = cur_cpu(p);
 	}
-	arr = grow(s->rqs, &p->cap_rqs, s->nr_rqs + 1, sizeof(*r));
-	if (!arr)
+	if (sbco_grow((void **)&s->rqs, &p->cap_rqs, s->nr_rqs + 1, sizeof(*r)) < 0)
 		return -ENOMEM;
-	s->rqs = arr;
-	r = &arr[s->nr_rqs++];
+	r = &s->rqs[s->nr_rqs++];
 	*r = (struct sbco_cfs_rq){
 	    .path = path,
 	    .cpu = (uint32_t)(c - s->cpus),
@@ -338,7 +318,7 @@ static int on_task_row(struct parser *p, char *l, bool *ret_is_row)
 {
 	struct sbco_snapshot *s = p->s;
 	struct sbco_cpu *c = cur_cpu(p);
-	struct sbco_task t, *arr;
+	struct sbco_task t;
 	int ret;
 
 	ret = dump_row_parse(&p->tab, l, &t);
@@ -356,13 +336,11 @@ static int on_task_row(struct parser *p, char *l, bool *ret_is_row)
 	}
 	if (c->nr_tasks == 0)
 		c->first_task = (uint32_t)s->nr_tasks;
-	arr = grow(s->tasks, &p->cap_tasks, s->nr_tasks + 1, sizeof(t));
-	if (!arr)
+	if (sbco_grow((void **)&s->tasks, &p->cap_tasks, s->nr_tasks + 1, sizeof(t)) < 0)
 		return -ENOMEM;
-	s->tasks = arr;
 	t.cpu = (uint32_t)(c - s->cpus);
 	t.line = p->lineno;
-	arr[s->nr_tasks++] = t;
+	s->tasks[s->nr_tasks++] = t;
 	c->nr_tasks++;
 	if (c->layout == SBCO_LAYOUT_UNKNOWN || c->layout < p->tab.row_layout)
 		c->layout = p->tab.row_layout;

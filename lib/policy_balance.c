@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "sbco.h"
+#include "util.h"
 
 void sbco_balance_cfg_default(struct sbco_balance_cfg *cfg)
 {
@@ -63,15 +64,8 @@ static struct sbco_ledger_entry *ledger_get(struct sbco_ledger *l, int32_t tid,
 
 	if (e)
 		return e;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		struct sbco_ledger_entry *ne = realloc(l->e, cap * sizeof(*ne));
-
-		if (!ne)
-			return NULL;
-		l->e = ne;
-		l->cap = cap;
-	}
+	if (sbco_grow((void **)&l->e, &l->cap, l->n + 1, sizeof(*l->e)) < 0)
+		return NULL;
 	e = &l->e[l->n++];
 	*e = (struct sbco_ledger_entry){.tid = tid, .lever = lever, .updated_ns = now};
 	e->original = fn ? fn(ud, tid, lever) : 0;
@@ -86,15 +80,8 @@ struct plan {
 
 static int emit(struct plan *p, struct sbco_ledger_entry *e, int64_t value, int why, uint64_t now)
 {
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 16;
-		struct sbco_action *na = realloc(p->a, cap * sizeof(*na));
-
-		if (!na)
-			return -ENOMEM;
-		p->a = na;
-		p->cap = cap;
-	}
+	if (sbco_grow((void **)&p->a, &p->cap, p->n + 1, sizeof(*p->a)) < 0)
+		return -ENOMEM;
 	p->a[p->n++] =
 	    (struct sbco_action){.tid = e->tid, .lever = e->lever, .value = value, .why = why};
 	e->current = value;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sbco.h"
+#include "util.h"
 
 struct sbco_proc_watch {
 	char *root;
@@ -36,16 +37,9 @@ static void mark(struct sbco_proc_watch *w, int32_t tgid)
 	for (size_t i = 0; i < w->nr_dirty; i++)
 		if (w->dirty[i] == tgid)
 			return;
-	if (w->nr_dirty == w->cap_dirty) {
-		size_t cap = w->cap_dirty ? w->cap_dirty * 2 : 16;
-		int32_t *d = realloc(w->dirty, cap * sizeof(*d));
-
-		if (!d) {
-			w->lost = true; /* cannot remember it: rescan everything instead */
-			return;
-		}
-		w->dirty = d;
-		w->cap_dirty = cap;
+	if (sbco_grow((void **)&w->dirty, &w->cap_dirty, w->nr_dirty + 1, sizeof(*w->dirty)) < 0) {
+		w->lost = true; /* cannot remember it: rescan everything instead */
+		return;
 	}
 	w->dirty[w->nr_dirty++] = tgid;
 }

@@ -34,6 +34,24 @@ void sbco_log(int level, const char *fmt, ...)
 	log_fn(level, msg);
 }
 
+int sbco_grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap;
+	void *n;
+
+	if (need <= *cap)
+		return 0;
+	ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	n = realloc(*arr, ncap * elem);
+	if (!n)
+		return -ENOMEM;
+	*arr = n;
+	*cap = ncap;
+	return 0;
+}
+
 int sbco_parse_u64(const char *s, uint64_t *ret)
 {
 	uint64_t v = 0;

@@ -12,6 +12,10 @@
 
 void sbco_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Make room for need elements of size elem in *arr (capacity *cap, doubled, at least 16).
+ * Returns 0, or -ENOMEM with *arr and *cap unchanged. */
+int sbco_grow(void **arr, size_t *cap, size_t need, size_t elem);
+
 static inline bool is_blank(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r';

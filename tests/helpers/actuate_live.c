@@ -20,18 +20,10 @@
 #include <unistd.h>
 
 #include "sbco.h"
+#include "sched_attr.h"
 
 static atomic_bool stop;
 static pid_t tids[2];
-
-struct sattr {
-	uint32_t size, policy;
-	uint64_t flags;
-	int32_t nice;
-	uint32_t prio;
-	uint64_t runtime, deadline, period;
-	uint32_t umin, umax;
-};
 
 static void *spin(void *p)
 {
@@ -45,13 +37,6 @@ static void *spin(void *p)
 	while (!atomic_load(&stop))
 		x++;
 	return NULL;
-}
-
-static uint64_t runtime_of(pid_t tid)
-{
-	struct sattr a = {0};
-
-	return syscall(SYS_sched_getattr, tid, &a, sizeof(a), 0) == 0 ? a.runtime : 0;
 }
 
 static int write_file(const char *path, const char *val)
@@ -117,7 +102,7 @@ int main(void)
 		       "weight lever not tested live (unit-tested on a fake tree)\n");
 	CHECK(sbco_actuator_new(&sbco_host_ops_real, (void *)"/", &a) == 0, "actuator");
 	CHECK(sbco_host_ops_real.get_affinity(NULL, tids[0], &before) == 0, "getaffinity");
-	rt_before = runtime_of(tids[1]);
+	rt_before = test_runtime_of(tids[1]);
 	sbco_cpuset_parse("1", &one);
 	CHECK(sbco_actuator_set_affinity(a, tids[0], &one) == 0, "set affinity");
 	CHECK(sbco_actuator_apply(
@@ -140,7 +125,8 @@ int main(void)
 	CHECK(sbco_host_ops_real.get_affinity(NULL, tids[0], &after) == 0 &&
 		  sbco_cpuset_equal(&after, &one),
 	      "affinity not applied");
-	CHECK(runtime_of(tids[1]) == 100000, "slice is %lu", (unsigned long)runtime_of(tids[1]));
+	CHECK(test_runtime_of(tids[1]) == 100000, "slice is %lu",
+	      (unsigned long)test_runtime_of(tids[1]));
 	CHECK(getpriority(PRIO_PROCESS, (id_t)tids[1]) == 3, "nice not applied");
 	if (cg_ok > 0) {
 		snprintf(path, sizeof(path), "%s/cpu.shares", dir);
@@ -154,8 +140,8 @@ int main(void)
 	CHECK(sbco_host_ops_real.get_affinity(NULL, tids[0], &after) == 0 &&
 		  sbco_cpuset_equal(&after, &before),
 	      "affinity not restored");
-	CHECK(runtime_of(tids[1]) == rt_before, "slice %lu, was %lu",
-	      (unsigned long)runtime_of(tids[1]), (unsigned long)rt_before);
+	CHECK(test_runtime_of(tids[1]) == rt_before, "slice %lu, was %lu",
+	      (unsigned long)test_runtime_of(tids[1]), (unsigned long)rt_before);
 	CHECK(getpriority(PRIO_PROCESS, (id_t)tids[1]) == 0, "nice not restored");
 	if (cg_ok > 0)
 		CHECK(read_long(path) == 1024, "cpu.shares not restored: %ld", read_long(path));

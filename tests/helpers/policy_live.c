@@ -23,15 +23,7 @@
 #include <unistd.h>
 
 #include "sbco.h"
-
-struct sattr {
-	uint32_t size, policy;
-	uint64_t flags;
-	int32_t nice;
-	uint32_t prio;
-	uint64_t runtime, deadline, period;
-	uint32_t umin, umax;
-};
+#include "sched_attr.h"
 
 static uint64_t now_ns(void)
 {
@@ -111,13 +103,6 @@ struct orig {
 	int nice;
 };
 
-static uint64_t runtime_of(int32_t tid)
-{
-	struct sattr a = {0};
-
-	return syscall(SYS_sched_getattr, tid, &a, sizeof(a), 0) == 0 ? a.runtime : 0;
-}
-
 static int snapshot_origs(const struct sbco_vm_list *l, struct orig *o, int max)
 {
 	int n = 0;
@@ -126,7 +111,7 @@ static int snapshot_origs(const struct sbco_vm_list *l, struct orig *o, int max)
 		for (size_t k = 0; k < l->vms[v].nr_vcpus && n < max; k++, n++) {
 			o[n].tid = l->vms[v].vcpus[k].tid;
 			sbco_host_ops_real.get_affinity(NULL, o[n].tid, &o[n].aff);
-			o[n].runtime = runtime_of(o[n].tid);
+			o[n].runtime = test_runtime_of(o[n].tid);
 			errno = 0;
 			o[n].nice = getpriority(PRIO_PROCESS, (id_t)o[n].tid);
 		}
@@ -139,10 +124,12 @@ static int check_origs(const struct orig *o, int n)
 		struct sbco_cpuset now;
 
 		sbco_host_ops_real.get_affinity(NULL, o[i].tid, &now);
-		if (!sbco_cpuset_equal(&now, &o[i].aff) || runtime_of(o[i].tid) != o[i].runtime ||
+		if (!sbco_cpuset_equal(&now, &o[i].aff) ||
+		    test_runtime_of(o[i].tid) != o[i].runtime ||
 		    getpriority(PRIO_PROCESS, (id_t)o[i].tid) != o[i].nice) {
 			fprintf(stderr, "FAIL: tid %d not restored (runtime %lu/%lu)\n", o[i].tid,
-				(unsigned long)runtime_of(o[i].tid), (unsigned long)o[i].runtime);
+				(unsigned long)test_runtime_of(o[i].tid),
+				(unsigned long)o[i].runtime);
 			return -1;
 		}
 	}

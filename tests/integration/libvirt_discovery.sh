@@ -42,5 +42,8 @@ done
 echo "ok: sbcoctl vms lists both via libvirt"
 # the policy on the same domains; debugfs mounted privately in this namespace if needed
 [ -r /sys/kernel/debug/sched/debug ] || mount -t debugfs none /sys/kernel/debug 2> /dev/null
-"$B/tests/libvirt_policy" 3 || exit 1
+if ! "$B/tests/libvirt_policy" 3; then
+	for d in "$D1" "$D2"; do $LV_VIRSH vcpupin "$d"; $LV_VIRSH vcpuinfo "$d" | grep -i affin; done
+	exit 1
+fi
 echo PASS
