@@ -62,6 +62,17 @@ struct sbco_actuator *sbco_actuator_free(struct sbco_actuator *a)
 	return NULL;
 }
 
+int sbco_actuator_original_affinity(const struct sbco_actuator *a, int32_t tid,
+				    struct sbco_cpuset *ret)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->r[i].kind == K_AFFINITY && a->r[i].tid == tid) {
+			*ret = a->r[i].cpus;
+			return 0;
+		}
+	return -ENOENT;
+}
+
 size_t sbco_actuator_pending(const struct sbco_actuator *a)
 {
 	return a->n;

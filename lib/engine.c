@@ -114,6 +114,36 @@ static const struct sbco_vcpu *vcpu_of(const struct sbco_engine *e, int32_t tid,
 	return NULL;
 }
 
+/* The affinities the policy starts from are the ones before sbco's own changes: what the
+ * actuator recorded, else what the thread has now. For VMs found in /proc, "pinned" is
+ * decided on those, so sbco's stripes are never mistaken for the operator's pinning. */
+static void base_affinities(struct sbco_engine *e, struct sbco_vm_list *l,
+			    const struct sbco_cpuset *online)
+{
+	for (size_t v = 0; v < l->nr; v++) {
+		struct sbco_vm *vm = &l->vms[v];
+		bool pinned = false;
+
+		for (size_t k = 0; k < vm->nr_vcpus; k++) {
+			struct sbco_vcpu *vc = &vm->vcpus[k];
+
+			if (vc->tid > 0 &&
+			    sbco_actuator_original_affinity(e->act, vc->tid, &vc->affinity) < 0)
+				(void)e->ops->get_affinity(e->ud, vc->tid, &vc->affinity);
+			vc->pinned = sbco_cpuset_count(online) > 0 &&
+				     sbco_cpuset_count(&vc->affinity) &&
+				     !sbco_cpuset_equal(&vc->affinity, online);
+			pinned |= vc->pinned;
+		}
+		if (vm->backend == SBCO_BACKEND_PROC && vm->pinned != pinned) {
+			vm->pinned = pinned;
+			free(vm->pin_reason);
+			vm->pin_reason =
+			    pinned ? strdup("vCPU affinity narrower than the online CPUs") : NULL;
+		}
+	}
+}
+
 int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 			const struct sbco_vm_policy *pol, const struct sbco_topology *topo)
 {
@@ -129,6 +159,8 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 		if (sbco_vm_list_add(copy, &vms->vms[i]) < 0)
 			goto oom;
 	memcpy(pc, pol, vms->nr * sizeof(*pc));
+	if (topo)
+		base_affinities(e, copy, &topo->online);
 	if (topo && sbco_policy_stripes(copy, pc, topo, e->have_hk ? &e->hk : NULL, &pl, &n) < 0)
 		goto oom;
 	sbco_vm_list_free(e->vms);

@@ -651,6 +651,9 @@ int sbco_state_restore(const char *path, const struct sbco_host_ops *ops, void *
 		       void *pin_ud, struct sbco_restore_stats *ret);
 /* Put back every recorded original, newest change last undone first. */
 void sbco_actuator_restore_all(struct sbco_actuator *a, struct sbco_restore_stats *ret);
+/* The affinity tid had before sbco's first change: 0 and *ret, or -ENOENT (not changed). */
+int sbco_actuator_original_affinity(const struct sbco_actuator *a, int32_t tid,
+				    struct sbco_cpuset *ret);
 /* Number of recorded originals (things that will be restored). */
 size_t sbco_actuator_pending(const struct sbco_actuator *a);
 

@@ -42,6 +42,9 @@ done
 echo "ok: sbcoctl vms lists both via libvirt"
 # the policy on the same domains; debugfs mounted privately in this namespace if needed
 [ -r /sys/kernel/debug/sched/debug ] || mount -t debugfs none /sys/kernel/debug 2> /dev/null
+for d in "$D1" "$D2"; do # the masks the policy starts from, for the log
+	echo "before the policy: $d $($LV_VIRSH vcpuinfo "$d" | grep -i affinity | tr -s ' ' | tr '\n' ' ')"
+done
 if ! "$B/tests/libvirt_policy" 3; then
 	for d in "$D1" "$D2"; do $LV_VIRSH vcpupin "$d"; $LV_VIRSH vcpuinfo "$d" | grep -i affin; done
 	exit 1

@@ -11,6 +11,8 @@ W=$(mktemp -d /tmp/sbcod-test.XXXXXX)
 PIDS=""
 cleanup() {
 	for p in $PIDS; do kill "$p" 2> /dev/null; done
+	sleep 0.3
+	for p in $PIDS; do kill -9 "$p" 2> /dev/null; done
 	wait 2> /dev/null
 	rm -rf "$W"
 	debugfs_cleanup
@@ -34,7 +36,8 @@ start_sbcod() { # $1 = config
 	"$B/tests/notify_listen" "$W/notify" 20 > "$W/notify.log" &
 	NL=$!
 	sleep 0.2
-	NOTIFY_SOCKET="$W/notify" timeout 120 "$B/sbcod" -c "$1" --state "$W/state.json" \
+	# sbcod itself, not under timeout(1): kill -9 must hit the daemon; cleanup ends it
+	NOTIFY_SOCKET="$W/notify" "$B/sbcod" -c "$1" --state "$W/state.json" \
 		--socket "$W/sock" > "$W/log" 2>&1 &
 	SBCOD=$!
 	PIDS="$PIDS $SBCOD"
@@ -55,6 +58,14 @@ $CTL '{"cmd":"fly"}' | grep -q 'unknown cmd' || fail "unknown cmd"
 $CTL '{"cmd":"set-mode","vm":"dA","mode":"turbo"}' | grep -q '"ok":false' || fail "bad set-mode"
 $CTL '{"cmd":"metrics"}' | grep -q 'sbco_cycles_total' || fail "metrics"
 echo "ok: bad requests answered with errors, daemon still serving"
+A=$(echo $PIDS | cut -d' ' -f1)
+$CTL '{"cmd":"set-mode","vm":"dA","mode":"off"}' | grep -q '"ok":true' || fail "set-mode off"
+for t in $(vcpu_tids "$A"); do [ "$(aff "$t")" = "$ALL" ] || fail "set-mode off did not restore $t"; done
+$CTL '{"cmd":"set-mode","vm":"dA","mode":"bal"}' | grep -q '"ok":true' || fail "set-mode bal"
+set -- $(vcpu_tids "$A")
+[ "$(aff "$1")" != "$ALL" ] && [ "$(aff "$1")" != "$(aff "$2")" ] ||
+	fail "set-mode bal did not stripe dA again (sbco's own stripes taken for pinning?)"
+echo "ok: set-mode off restores a VM, set-mode bal stripes it again"
 echo '{"mode": "fast"}' > "$W/sbco.json"
 kill -HUP "$SBCOD"
 sleep 0.5
