@@ -201,10 +201,18 @@ static int on_proc(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct daemon *d = userdata;
 
+	const int32_t *pids;
+	size_t n;
+	int r;
+
 	(void)s;
 	(void)fd;
 	(void)revents;
-	if (sbco_proc_watch_process(d->pw) > 0)
+	r = sbco_proc_watch_process(d->pw);
+	n = sbco_proc_watch_changed(d->pw, &pids);
+	for (size_t i = 0; d->lv && i < n; i++) /* a libvirt domain's vCPU came or went */
+		sbco_libvirt_mark_pid(d->lv, pids[i]);
+	if (r > 0)
 		daemon_refresh(d, false);
 	return 0;
 }

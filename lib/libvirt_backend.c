@@ -451,3 +451,18 @@ int sbco_libvirt_pin_vcpu(void *opaque, const char *uuid, int32_t index,
 	virDomainFree(dom);
 	return r < 0 ? -EIO : 0;
 }
+
+void sbco_libvirt_mark_pid(struct sbco_libvirt *lv, int32_t pid)
+{
+	const struct sbco_vm *vm = sbco_vm_list_find_pid(&lv->vms, pid);
+
+	if (!vm || !vm->uuid[0])
+		return;
+	pthread_mutex_lock(&lv->lock);
+	if (lv->nr_dirty == MAX_DIRTY)
+		lv->rescan = true;
+	else
+		memcpy(lv->dirty[lv->nr_dirty++], vm->uuid, sizeof(lv->dirty[0]));
+	pthread_mutex_unlock(&lv->lock);
+	wake(lv);
+}

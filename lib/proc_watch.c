@@ -16,8 +16,8 @@ struct sbco_proc_watch {
 	const struct sbco_patterns *pat;
 	struct sbco_proc_events *pe;
 	struct sbco_vm_list *vms;
-	int32_t *dirty;
-	size_t nr_dirty, cap_dirty;
+	int32_t *dirty, *changed;
+	size_t nr_dirty, cap_dirty, nr_changed, cap_changed;
 	bool lost;
 	struct sbco_proc_watch_stats st;
 };
@@ -107,6 +107,7 @@ int sbco_proc_watch_process(struct sbco_proc_watch *w)
 {
 	int r, changed = 0;
 
+	w->nr_changed = 0;
 	if (!w->pe || w->lost)
 		return full_scan(w);
 	r = sbco_proc_events_drain(w->pe, on_event, w);
@@ -114,11 +115,15 @@ int sbco_proc_watch_process(struct sbco_proc_watch *w)
 		return r;
 	if (w->lost)
 		return full_scan(w);
+	w->nr_changed = 0;
+	if (sbco_grow((void **)&w->changed, &w->cap_changed, w->nr_dirty, sizeof(*w->changed)) < 0)
+		return -ENOMEM;
 	for (size_t i = 0; i < w->nr_dirty; i++) {
 		r = rescan_pid(w, w->dirty[i]);
 		if (r < 0)
 			return r;
 		changed |= r;
+		w->changed[w->nr_changed++] = w->dirty[i];
 	}
 	w->nr_dirty = 0;
 	return changed;
@@ -158,6 +163,7 @@ struct sbco_proc_watch *sbco_proc_watch_free(struct sbco_proc_watch *w)
 	sbco_proc_events_free(w->pe);
 	sbco_vm_list_free(w->vms);
 	free(w->dirty);
+	free(w->changed);
 	free(w->root);
 	free(w);
 	return NULL;
@@ -181,4 +187,10 @@ const struct sbco_vm_list *sbco_proc_watch_vms(const struct sbco_proc_watch *w)
 void sbco_proc_watch_get_stats(const struct sbco_proc_watch *w, struct sbco_proc_watch_stats *r)
 {
 	*r = w->st;
+}
+
+size_t sbco_proc_watch_changed(const struct sbco_proc_watch *w, const int32_t **ret)
+{
+	*ret = w->changed;
+	return w->nr_changed;
 }

@@ -405,6 +405,9 @@ int sbco_proc_watch_fd(const struct sbco_proc_watch *w);
  * list changed, 0 when not, -errno. */
 int sbco_proc_watch_process(struct sbco_proc_watch *w);
 const struct sbco_vm_list *sbco_proc_watch_vms(const struct sbco_proc_watch *w);
+/* The processes the last sbco_proc_watch_process() rescanned (a vCPU thread was named,
+ * or one exited); valid until the next call. Returns their number. */
+size_t sbco_proc_watch_changed(const struct sbco_proc_watch *w, const int32_t **ret);
 void sbco_proc_watch_get_stats(const struct sbco_proc_watch *w, struct sbco_proc_watch_stats *r);
 
 /* Online CPUs of root/sys/devices/system/cpu/online. Returns 0 or -errno. */
@@ -447,6 +450,10 @@ int sbco_libvirt_process(struct sbco_libvirt *lv, uint64_t now_ns);
 /* CLOCK_MONOTONIC ns of the next reconnect attempt, or UINT64_MAX when connected. */
 uint64_t sbco_libvirt_next_ns(const struct sbco_libvirt *lv);
 bool sbco_libvirt_connected(const struct sbco_libvirt *lv);
+/* libvirt sends no event when a vCPU is hot-plugged (virsh setvcpus --live, libvirt 9):
+ * the process events see the new "CPU N/..." thread instead; this marks the domain whose
+ * QEMU is pid for a refresh at the next sbco_libvirt_process() (and wakes its fd). */
+void sbco_libvirt_mark_pid(struct sbco_libvirt *lv, int32_t pid);
 /* The current VMs (backend LIBVIRT); valid until the next process()/free(). */
 const struct sbco_vm_list *sbco_libvirt_vms(const struct sbco_libvirt *lv);
 void sbco_libvirt_get_stats(const struct sbco_libvirt *lv, struct sbco_libvirt_stats *ret);

@@ -5,7 +5,9 @@
 # with the right vCPU thread ids (vs /proc and QMP), destroy/start seen within 2 s through
 # events, libvirtd killed and restarted -> reconnection and the same VMs, no rediscovery
 # in steady state; then `sbcoctl vms` lists them, and the policy engine pins them through
-# libvirt, nudges their vCPU threads on the real dump and restores everything. Exit 77 (SKIP) when it cannot run here.
+# libvirt, nudges their vCPU threads on the real dump and restores everything; last, a
+# vCPU hot-plugged with `virsh setvcpus --live` is listed within 2 s (libvirt sends no
+# event for it; the process events do the work). Exit 77 (SKIP) when it cannot run here.
 set -u
 B=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -49,4 +51,10 @@ if ! "$B/tests/libvirt_policy" 3; then
 	for d in "$D1" "$D2"; do $LV_VIRSH vcpupin "$d"; $LV_VIRSH vcpuinfo "$d" | grep -i affin; done
 	exit 1
 fi
+# vCPU hotplug: libvirt sends no event; the process events must carry it
+D3=$LV_PREFIX-c
+{ lv_define "$D3" 2 "" 1 && lv_start "$D3"; } || fail_boot=1
+[ -z "${fail_boot:-}" ] || { echo "FAIL: hotplug domain did not boot"; exit 1; }
+"$B/tests/libvirt_hotplug" "$D3"; rc=$?
+[ $rc = 0 ] || [ $rc = 77 ] || exit 1
 echo PASS

@@ -8,7 +8,8 @@
 #   lv_skip_reason          prints why libvirt tests cannot run here; returns 0 if so
 #   lv_setup WORKDIR        isolate, build the guest initramfs, start libvirtd
 #   lv_libvirtd_start | lv_libvirtd_stop | lv_libvirtd_restart
-#   lv_define NAME VCPUS    define a persistent TCG domain booting the test guest
+#   lv_define NAME VCPUS [CMDLINE [CURRENT]]  define a persistent TCG domain booting the
+#                           test guest (CURRENT < VCPUS: the rest can be hot-plugged)
 #   lv_start NAME           start it and wait (bounded) for BOOT-OK on its serial log
 #   lv_cleanup              destroy + undefine our domains, stop libvirtd (idempotent)
 LV_PREFIX=${LV_PREFIX:-sbcot$$}
@@ -96,7 +97,7 @@ lv_libvirtd_restart() { lv_libvirtd_stop && lv_libvirtd_start; }
 
 lv_setup() {
 	LV_WORK=$1
-	LV_SRC=$(cd "$(dirname "$0")/../libvirt" && pwd)
+	LV_SRC=${LV_SRC:-$(cd "$(dirname "$0")/../libvirt" && pwd)}
 	lv_isolate && lv_build_guest && lv_libvirtd_start
 }
 
@@ -106,7 +107,7 @@ lv_define() {
 <domain type='qemu'>
   <name>$name</name>
   <memory unit='MiB'>192</memory>
-  <vcpu placement='static'>$vcpus</vcpu>
+  <vcpu placement='static' current='${4:-$vcpus}'>$vcpus</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>
     <kernel>/var/lib/libvirt/images/sbco-vmlinuz</kernel>
