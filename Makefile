@@ -49,7 +49,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .SECONDARY:
 
-.PHONY: all deps check check-build asan run bench fuzz fuzz-short install uninstall clean \
+.PHONY: demo all deps check check-build asan run bench fuzz fuzz-short install uninstall clean \
 	format format-check man
 
 all: $(BUILD)/libsbco.a $(BUILD)/sbcoctl $(BUILD)/sbcod $(HELPER_BINS)
@@ -121,6 +121,10 @@ bench: all
 run: deps all
 	$(Q)mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 	$(BUILD)/sbcod --foreground --config conf/sbco.json
+
+# Two TCG guests under a private libvirtd, hogs, sbcod switching off -> bal -> sbco (root).
+demo: deps all
+	$(Q)sh scripts/demo.sh $(BUILD) $(or $(DEMO_SECS),90)
 
 SBINDIR ?= $(PREFIX)/sbin
 BINDIR ?= $(PREFIX)/bin

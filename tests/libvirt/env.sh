@@ -64,6 +64,7 @@ lv_build_guest() {
 	root="$LV_WORK/initramfs"
 	mkdir -p "$root/bin" "$root/proc" "$root/sys" "$root/dev"
 	cp /bin/busybox "$root/bin/busybox"
+	gcc -O2 -static -pthread -o "$root/bin/spin" "$LV_SRC/spin.c" || return 1
 	cp "$LV_SRC/init" "$root/init"; chmod 755 "$root/init"
 	mknod -m 600 "$root/dev/console" c 5 1
 	mknod -m 666 "$root/dev/null" c 1 3
