@@ -106,6 +106,18 @@ static void print_text(const struct sbco_snapshot *s, const struct sbco_ordinate
 		printf("(no vCPU threads found)\n");
 }
 
+int out_print_json(cJSON *root)
+{
+	char *txt = root ? cJSON_Print(root) : NULL;
+
+	cJSON_Delete(root);
+	if (!txt)
+		return -ENOMEM;
+	puts(txt);
+	free(txt);
+	return 0;
+}
+
 static cJSON *task_json(const struct sbco_snapshot *s, const struct sbco_ordinates *o,
 			const char **vm_of, size_t ti)
 {
@@ -174,7 +186,6 @@ static int print_json(const struct sbco_snapshot *s, const struct sbco_ordinates
 		      const struct sbco_vm_set *vms, const char **vm_of, const struct out_opts *oo)
 {
 	cJSON *root = cJSON_CreateObject(), *cpus, *arr;
-	char *txt;
 
 	if (!root)
 		return -ENOMEM;
@@ -205,13 +216,7 @@ static int print_json(const struct sbco_snapshot *s, const struct sbco_ordinates
 	arr = cJSON_AddArrayToObject(root, "vms");
 	for (size_t i = 0; i < vms->nr_vms; i++)
 		cJSON_AddItemToArray(arr, vm_json(s, o, vms, &vms->vms[i]));
-	txt = cJSON_Print(root);
-	cJSON_Delete(root);
-	if (!txt)
-		return -ENOMEM;
-	puts(txt);
-	free(txt);
-	return 0;
+	return out_print_json(root);
 }
 
 int out_analyze(const char *text, size_t len, const struct sbco_patterns *pat,

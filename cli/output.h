@@ -8,7 +8,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "sbco.h"
+
+/* Print root as indented JSON on stdout and free it. Returns 0 or -ENOMEM. */
+int out_print_json(cJSON *root);
 
 struct out_opts {
 	bool json, all, live;

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "output.h"
 #include "vms.h"
 
 static const char *backend_name(enum sbco_backend b)
@@ -45,7 +46,7 @@ static void print_table(const struct sbco_vm_list *l)
 static int print_json(const struct sbco_vm_list *l)
 {
 	cJSON *root = cJSON_CreateArray();
-	char aff[4096], *txt;
+	char aff[4096];
 
 	for (size_t i = 0; root && i < l->nr; i++) {
 		const struct sbco_vm *vm = &l->vms[i];
@@ -76,13 +77,7 @@ static int print_json(const struct sbco_vm_list *l)
 		}
 		cJSON_AddItemToArray(root, j);
 	}
-	txt = root ? cJSON_Print(root) : NULL;
-	cJSON_Delete(root);
-	if (!txt)
-		return -ENOMEM;
-	puts(txt);
-	free(txt);
-	return 0;
+	return out_print_json(root);
 }
 
 int vms_list(const struct sbco_patterns *pat, const struct vms_opts *o)
