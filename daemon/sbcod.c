@@ -286,17 +286,9 @@ static int load_first_config(struct daemon *d, bool explicit)
 static int setup(struct daemon *d)
 {
 	struct sbco_restore_stats rs;
-	sigset_t ss;
 	int r;
 
 	mkdir("/run/sbco", 0755); /* RuntimeDirectory= under systemd; by hand otherwise */
-	r = sbco_state_restore(d->state_path, &sbco_host_ops_real, (void *)d->root, NULL, NULL,
-			       &rs);
-	if (r < 0)
-		log_error_errno(r, "State file '%s' unreadable, left in place", d->state_path);
-	else if (rs.restored + rs.vanished + rs.failed)
-		log_info("Restored %u originals left by an earlier run (%u gone, %u failed)",
-			 rs.restored, rs.vanished, rs.failed);
 	r = sbco_topology_read(d->root, &d->topo);
 	if (r < 0)
 		return log_error_errno(r, "Failed to read the CPU topology");
@@ -310,6 +302,15 @@ static int setup(struct daemon *d)
 		else if (!sbco_libvirt_connected(d->lv))
 			log_warning("libvirt: %s; will retry", sbco_libvirt_last_error(d->lv));
 	}
+	/* after libvirt is up: a crashed run's libvirt pins are undone through libvirt too,
+	 * whose vCPU cpuset cgroups would refuse a wider mask set directly */
+	r = sbco_state_restore(d->state_path, &sbco_host_ops_real, (void *)d->root,
+			       d->lv ? sbco_libvirt_pin_vcpu : NULL, d->lv, &rs);
+	if (r < 0)
+		log_error_errno(r, "State file '%s' unreadable, left in place", d->state_path);
+	else if (rs.restored + rs.vanished + rs.failed)
+		log_info("Restored %u originals left by an earlier run (%u gone, %u failed)",
+			 rs.restored, rs.vanished, rs.failed);
 	r = sbco_proc_watch_new(d->root, &d->cfg->patterns, &d->pw);
 	if (r < 0)
 		return log_error_errno(r, "Failed to scan /proc");
@@ -321,11 +322,6 @@ static int setup(struct daemon *d)
 	r = daemon_refresh(d, false);
 	if (r < 0)
 		return r;
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigaddset(&ss, SIGINT);
-	sigaddset(&ss, SIGHUP);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
 	if ((r = sd_event_default(&d->ev)) < 0 ||
 	    (r = sd_event_add_signal(d->ev, NULL, SIGTERM, on_term, d)) < 0 ||
 	    (r = sd_event_add_signal(d->ev, NULL, SIGINT, on_term, d)) < 0 ||
@@ -385,6 +381,7 @@ int main(int argc, char **argv)
 			   .root = "/",
 			   .ctl_fd = -1};
 	bool explicit_config = false, debug = false;
+	sigset_t ss;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "c:fdh", opts, NULL)) != -1) {
@@ -421,6 +418,13 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		return usage(stderr);
 	log_setup(debug);
+	/* Block the signals sd-event handles before any thread exists (libvirt's event loop
+	 * thread inherits the mask): otherwise SIGTERM can land there and kill us unrestored. */
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
 	if (load_first_config(&d, explicit_config) < 0)
 		return 1;
 	r = setup(&d);

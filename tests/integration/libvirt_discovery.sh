@@ -51,6 +51,53 @@ if ! "$B/tests/libvirt_policy" 3; then
 	for d in "$D1" "$D2"; do $LV_VIRSH vcpupin "$d"; $LV_VIRSH vcpuinfo "$d" | grep -i affin; done
 	exit 1
 fi
+# sbcod itself on the two domains: READY, vCPUs pinned apart through libvirt, SIGTERM
+# restores the masks from before
+aff_of() { $LV_VIRSH vcpuinfo "$1" | sed -n 's/^CPU Affinity: *//p' | tr '\n' ' '; }
+before1=$(aff_of "$D1")
+before2=$(aff_of "$D2")
+echo '{"mode": "bal", "interval_ms": 100}' > "$W/sbco.json"
+"$B/tests/notify_listen" "$W/notify" 30 > "$W/notify.log" &
+NL=$!
+sleep 0.2
+NOTIFY_SOCKET="$W/notify" "$B/sbcod" -c "$W/sbco.json" --state "$W/state.json" \
+	--socket "$W/sock" > "$W/sbcod.log" 2>&1 &
+SBCOD=$!
+wait "$NL" || { echo "FAIL: sbcod not READY"; tail "$W/sbcod.log"; kill "$SBCOD"; exit 1; }
+sleep 1
+for d in "$D1" "$D2"; do
+	case "$(aff_of "$d")" in
+	*yy*) echo "FAIL: sbcod did not pin $d apart: $(aff_of "$d")"; kill "$SBCOD"; exit 1 ;;
+	esac
+	$LV_VIRSH vcpupin "$d" | grep -q ' 0-1$' && { echo "FAIL: libvirt's view of $d unchanged"; kill "$SBCOD"; exit 1; }
+done
+echo "ok: sbcod READY, both domains' vCPUs pinned apart through libvirt"
+kill -TERM "$SBCOD"
+wait "$SBCOD" || { echo "FAIL: sbcod exit status"; exit 1; }
+[ "$(aff_of "$D1")" = "$before1" ] && [ "$(aff_of "$D2")" = "$before2" ] ||
+	{ echo "FAIL: masks not restored: $(aff_of "$D1") / $(aff_of "$D2")"; exit 1; }
+echo "ok: SIGTERM restored both domains' masks"
+# kill -9 mid-run, then a restart (mode off) restores from the state file through libvirt
+"$B/tests/notify_listen" "$W/notify" 30 > "$W/notify.log" &
+NL=$!
+sleep 0.2
+NOTIFY_SOCKET="$W/notify" "$B/sbcod" -c "$W/sbco.json" --state "$W/state.json" \
+	--socket "$W/sock" > "$W/sbcod.log" 2>&1 &
+SBCOD=$!
+wait "$NL" || { echo "FAIL: sbcod not READY (2)"; kill "$SBCOD"; exit 1; }
+sleep 1
+kill -9 "$SBCOD"
+wait "$SBCOD" 2> /dev/null
+case "$(aff_of "$D1")" in *yy*) echo "FAIL: expected pinned masks after kill -9"; exit 1 ;; esac
+echo '{"mode": "off", "interval_ms": 100}' > "$W/off.json"
+"$B/sbcod" --once -c "$W/off.json" --state "$W/state.json" --socket "" > "$W/sbcod2.log" 2>&1 ||
+	{ echo "FAIL: sbcod --once"; cat "$W/sbcod2.log"; exit 1; }
+grep -q 'Restored 4 originals left by an earlier run (0 gone, 0 failed)' "$W/sbcod2.log" ||
+	{ echo "FAIL: no crash restore"; cat "$W/sbcod2.log"; exit 1; }
+[ "$(aff_of "$D1")" = "$before1" ] && [ "$(aff_of "$D2")" = "$before2" ] ||
+	{ echo "FAIL: masks not restored after kill -9: $(aff_of "$D1") / $(aff_of "$D2")"; exit 1; }
+echo "ok: kill -9, then a restart restored both domains from the state file"
+
 # vCPU hotplug: libvirt sends no event; the process events must carry it
 D3=$LV_PREFIX-c
 { lv_define "$D3" 2 "" 1 && lv_start "$D3"; } || fail_boot=1
