@@ -144,6 +144,8 @@ install: all man
 	sed 's|@SBINDIR@|$(SBINDIR)|' systemd/sbcod.service.in > $(DESTDIR)$(UNITDIR)/sbcod.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/sbcod.service
 	install -m 0644 conf/sbco.json $(DESTDIR)$(DOCDIR)/sbco.json.example
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 cli/sbcoctl.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/sbcoctl
 	[ -e $(DESTDIR)$(SYSCONFDIR)/sbco/sbco.json ] || \
 		install -m 0644 conf/sbco.json $(DESTDIR)$(SYSCONFDIR)/sbco/sbco.json
 
@@ -151,7 +153,8 @@ uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/sbcoctl $(DESTDIR)$(SBINDIR)/sbcod \
 		$(DESTDIR)$(MANDIR)/man8/sbcoctl.8 $(DESTDIR)$(MANDIR)/man8/sbcod.8 \
 		$(DESTDIR)$(MANDIR)/man5/sbco.json.5 $(DESTDIR)$(UNITDIR)/sbcod.service \
-		$(DESTDIR)$(DOCDIR)/sbco.json.example
+		$(DESTDIR)$(DOCDIR)/sbco.json.example \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/sbcoctl
 	@echo "kept $(DESTDIR)$(SYSCONFDIR)/sbco/sbco.json (your config)"
 
 MAN_SRCS := $(wildcard man/*.scd)

@@ -9,4 +9,11 @@
  * Returns 0 or -errno (-ECONNREFUSED/-ENOENT when sbcod is not running). */
 int request_send(const char *path, const char *json, char **ret_reply);
 
+#include <stdbool.h>
+
+/* A daemon verb (status, distance, runqueue, daemon-vms, metrics, reload, set-mode VM MODE):
+ * send it, print the reply as a table (or raw JSON). Returns 0, -EINVAL (usage), -EIO
+ * (unreachable, or an error reply, reported on stderr), -ENOMEM. */
+int request_verb(const char *sock, const char *verb, int argc, char **argv, bool json);
+
 #endif

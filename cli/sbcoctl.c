@@ -191,6 +191,15 @@ int main(int argc, char **argv)
 		ret = strstr(reply, "\"ok\":true") ? 0 : 1;
 		free(reply);
 		goto out;
+	} else if (!strcmp(verb, "status") || !strcmp(verb, "distance") ||
+		   !strcmp(verb, "runqueue") || !strcmp(verb, "metrics") ||
+		   !strcmp(verb, "reload") || !strcmp(verb, "daemon-vms") ||
+		   !strcmp(verb, "set-mode")) {
+		r = request_verb(sock, verb, argc - optind, argv + optind, oo.json);
+		if (r == -EINVAL)
+			return usage(stderr);
+		ret = r < 0 ? 1 : 0;
+		goto out;
 	} else if (!strcmp(verb, "vms")) {
 		if (optind != argc)
 			return usage(stderr);
@@ -201,7 +210,7 @@ int main(int argc, char **argv)
 		ret = vms_list(&pat, &vo) < 0 ? 1 : 0;
 		goto out;
 	} else {
-		fprintf(stderr, "sbcoctl: unknown verb '%s' (analyze, snapshot, vms)\n", verb);
+		fprintf(stderr, "sbcoctl: unknown verb '%s' (see sbcoctl --help)\n", verb);
 		return 2;
 	}
 	if (pat.n == 0 && sbco_patterns_default(&pat) < 0)

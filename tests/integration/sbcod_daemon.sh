@@ -57,6 +57,12 @@ $CTL 'not json' | grep -q '"error":"request is not a JSON object"' || fail "malf
 $CTL '{"cmd":"fly"}' | grep -q 'unknown cmd' || fail "unknown cmd"
 $CTL '{"cmd":"set-mode","vm":"dA","mode":"turbo"}' | grep -q '"ok":false' || fail "bad set-mode"
 $CTL '{"cmd":"metrics"}' | grep -q 'sbco_cycles_total' || fail "metrics"
+S="$B/sbcoctl --socket $W/sock"
+$S status | grep -q '^ready *yes' || fail "sbcoctl status"
+$S distance | grep -q '^dA ' || fail "sbcoctl distance"
+$S runqueue | grep -q 'ORDER' || fail "sbcoctl runqueue"
+$S daemon-vms | grep -q '^dB .* bal ' || fail "sbcoctl daemon-vms"
+$S set-mode dA turbo 2> /dev/null && fail "sbcoctl set-mode accepted a bad mode"
 echo "ok: bad requests answered with errors, daemon still serving"
 A=$(echo $PIDS | cut -d' ' -f1)
 $CTL '{"cmd":"set-mode","vm":"dA","mode":"off"}' | grep -q '"ok":true' || fail "set-mode off"

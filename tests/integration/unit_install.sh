@@ -21,6 +21,12 @@ MANPATH="$W/usr/share/man" timeout 60 systemd-analyze verify "$W/sbcod.service" 
 	{ echo "FAIL: systemd-analyze verify"; exit 1; }
 echo "ok: systemd-analyze verify"
 timeout 60 systemd-analyze security --offline=true "$W/sbcod.service" 2>&1 | tail -1
+[ -e "$W/usr/share/bash-completion/completions/sbcoctl" ] || { echo "FAIL: completion"; exit 1; }
+got=$(bash -c '. cli/sbcoctl.bash; COMP_WORDS=(sbcoctl sta); COMP_CWORD=1; _sbcoctl; echo "${COMPREPLY[*]}"')
+[ "$got" = status ] || { echo "FAIL: completion of 'sta' gave '$got'"; exit 1; }
+got=$(bash -c '. cli/sbcoctl.bash; COMP_WORDS=(sbcoctl set-mode vm1 s); COMP_CWORD=3; _sbcoctl; echo "${COMPREPLY[*]}"')
+[ "$got" = sbco ] || { echo "FAIL: completion of a mode gave '$got'"; exit 1; }
+echo "ok: bash completion"
 make --no-print-directory -s uninstall BUILD="$B" DESTDIR="$W" PREFIX=/usr > /dev/null 2>&1
 [ ! -e "$W/usr/sbin/sbcod" ] && [ -e "$W/etc/sbco/sbco.json" ] ||
 	{ echo "FAIL: uninstall"; exit 1; }
