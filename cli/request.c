@@ -173,7 +173,10 @@ int request_verb(const char *sock, const char *verb, int argc, char **argv, bool
 	r = request_send(sock, text, &out);
 	free(text);
 	if (r < 0) {
-		fprintf(stderr, "sbcoctl: cannot reach sbcod at '%s': %s\n", sock, strerror(-r));
+		fprintf(stderr, "sbcoctl: cannot reach sbcod at '%s': %s%s\n", sock, strerror(-r),
+			r == -ENOENT || r == -ECONNREFUSED
+			    ? " (sbcod is not running: start it with systemctl start sbcod)"
+			    : "");
 		return -EIO;
 	}
 	reply = cJSON_Parse(out);
