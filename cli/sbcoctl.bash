@@ -4,7 +4,7 @@ _sbcoctl() {
 	local cur prev verbs opts
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	verbs="analyze snapshot vms status distance runqueue daemon-vms metrics reload set-mode request"
+	verbs="analyze snapshot vms status distance runqueue daemon-vms metrics reload set-mode request config"
 	opts="--json --all --alpha --pattern --root --uri --no-libvirt --qmp --socket --help"
 	case "$prev" in
 	analyze | --root) COMPREPLY=($(compgen -f -- "$cur")); return ;;

@@ -200,6 +200,23 @@ int main(int argc, char **argv)
 			return usage(stderr);
 		ret = r < 0 ? 1 : 0;
 		goto out;
+	} else if (!strcmp(verb, "config")) {
+		struct sbco_config *cfg = NULL;
+		char *errs = NULL;
+
+		if (argc - optind != 2 || strcmp(argv[optind], "check"))
+			return usage(stderr);
+		r = sbco_config_load(argv[optind + 1], &cfg, &errs);
+		if (r < 0) {
+			fputs(errs ? errs : "invalid config\n", stderr);
+			free(errs);
+			goto out;
+		}
+		printf("%s: ok (mode %s, interval %u ms, %zu VM rules)\n", argv[optind + 1],
+		       sbco_mode_name(cfg->mode), cfg->interval_ms, cfg->nr_rules);
+		sbco_config_free(cfg);
+		ret = 0;
+		goto out;
 	} else if (!strcmp(verb, "vms")) {
 		if (optind != argc)
 			return usage(stderr);

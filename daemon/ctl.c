@@ -215,20 +215,22 @@ static cJSON *cmd_runqueue(struct daemon *d)
 		cJSON_AddNumberToObject(x, "cpu", cpu->id);
 		cJSON_AddNumberToObject(x, "nr_runnable", o->cpu[c].nr_runnable);
 		tasks = cJSON_AddArrayToObject(x, "tasks");
-		for (uint32_t k = 0; k < cpu->nr_tasks; k++) {
-			const struct sbco_task *t = &s->tasks[cpu->first_task + k];
-			const struct sbco_ordinate *od = &o->task[cpu->first_task + k];
-			cJSON *y;
+		/* in pick order: ordinates are 0..n-1, one pass per position keeps it simple */
+		for (uint32_t pos = 0; pos < o->cpu[c].nr_runnable; pos++)
+			for (uint32_t k = 0; k < cpu->nr_tasks; k++) {
+				const struct sbco_task *t = &s->tasks[cpu->first_task + k];
+				const struct sbco_ordinate *od = &o->task[cpu->first_task + k];
+				cJSON *y;
 
-			if (!od->runnable)
-				continue;
-			y = cJSON_CreateObject();
-			cJSON_AddNumberToObject(y, "pid", t->pid);
-			cJSON_AddStringToObject(y, "comm", t->comm);
-			cJSON_AddNumberToObject(y, "ordinate", od->ordinate);
-			cJSON_AddNumberToObject(y, "wait_ns", (double)od->wait_ns);
-			cJSON_AddItemToArray(tasks, y);
-		}
+				if (!od->runnable || (uint32_t)od->ordinate != pos)
+					continue;
+				y = cJSON_CreateObject();
+				cJSON_AddNumberToObject(y, "pid", t->pid);
+				cJSON_AddStringToObject(y, "comm", t->comm);
+				cJSON_AddNumberToObject(y, "ordinate", od->ordinate);
+				cJSON_AddNumberToObject(y, "wait_ns", (double)od->wait_ns);
+				cJSON_AddItemToArray(tasks, y);
+			}
 		cJSON_AddItemToArray(cpus, x);
 	}
 	return r;

@@ -15,6 +15,10 @@ for f in usr/bin/sbcoctl usr/sbin/sbcod usr/share/man/man8/sbcod.8 usr/share/man
 	[ -e "$W/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
 "$W/usr/sbin/sbcod" --check-config "$W/etc/sbco/sbco.json" || { echo "FAIL: installed config"; exit 1; }
+"$W/usr/bin/sbcoctl" config check "$W/etc/sbco/sbco.json" > /dev/null || { echo "FAIL: config check"; exit 1; }
+echo '{"alpha": 1.5}' > "$W/bad.json"
+"$W/usr/bin/sbcoctl" config check "$W/bad.json" 2>&1 | grep -q 'alpha: must be in (0, 1], got 1.5' ||
+	{ echo "FAIL: config check did not name the field"; exit 1; }
 # verify with the installed binary's real path, as systemd would see it on the host
 sed "s|@SBINDIR@|$W/usr/sbin|" systemd/sbcod.service.in > "$W/sbcod.service"
 MANPATH="$W/usr/share/man" timeout 60 systemd-analyze verify "$W/sbcod.service" ||
