@@ -186,6 +186,17 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	int r;
 
 	(void)usec;
+	r = sbco_topology_refresh(d->root, &d->topo);
+	if (r > 0) {
+		char on[256];
+
+		sbco_cpuset_format(&d->topo->online, on, sizeof(on));
+		log_info("CPU topology changed (online now %s): recomputing the stripes", on);
+		daemon_refresh(d, false);
+	} else if (r < 0 && !d->topo_warned) {
+		log_warning_errno(r, "Cannot re-read the online CPUs, keeping the last topology");
+	}
+	d->topo_warned = r < 0;
 	if (d->lv && sbco_libvirt_process(d->lv, now_ns()) > 0)
 		daemon_refresh(d, false);
 	if (d->pw && !sbco_proc_watch_has_events(d->pw) && sbco_proc_watch_process(d->pw) > 0)

@@ -28,7 +28,7 @@ struct daemon {
 	struct sbco_engine *eng;
 	struct override ovr[MAX_OVERRIDES];
 	size_t nr_ovr;
-	bool ready, once;
+	bool ready, once, topo_warned;
 	uint64_t cycles_ok, cycles_bad, reloads, reload_errors;
 	char last_error[512];
 	int ctl_fd;

@@ -35,13 +35,29 @@ static size_t usable(const struct sbco_vm *vm, const struct sbco_topology *t,
 	return n;
 }
 
+/* Stable VM order for the rotation: by uuid, then name, then pid, so a VM list that comes
+ * back in another order (a single-domain refresh re-appends it) gives the same stripes and
+ * no vCPU is moved for nothing. */
+static int cmp_vm(const void *a, const void *b, void *arg)
+{
+	const struct sbco_vm *x = &((const struct sbco_vm_list *)arg)->vms[*(const size_t *)a];
+	const struct sbco_vm *y = &((const struct sbco_vm_list *)arg)->vms[*(const size_t *)b];
+	int r = strcmp(x->uuid, y->uuid);
+
+	if (!r)
+		r = strcmp(x->name ? x->name : "", y->name ? y->name : "");
+	if (!r)
+		r = (x->pid > y->pid) - (x->pid < y->pid);
+	return r;
+}
+
 int sbco_policy_stripes(const struct sbco_vm_list *vms, const struct sbco_vm_policy *pol,
 			const struct sbco_topology *topo, const struct sbco_cpuset *housekeeping,
 			struct sbco_placement **ret, size_t *ret_n)
 {
 	struct sbco_placement *out = NULL;
 	int32_t *cpus;
-	size_t n_out = 0, total = 0, ordinal = 0;
+	size_t *rank, *byname, n_out = 0, total = 0, nr_managed = 0;
 
 	if (!vms || !pol || !topo || !ret || !ret_n)
 		return -EINVAL;
@@ -49,11 +65,21 @@ int sbco_policy_stripes(const struct sbco_vm_list *vms, const struct sbco_vm_pol
 		total += vms->vms[v].nr_vcpus;
 	out = calloc(total + 1, sizeof(*out));
 	cpus = malloc(SBCO_MAX_CPUS * sizeof(*cpus));
-	if (!out || !cpus) {
+	rank = calloc(vms->nr + 1, sizeof(*rank));
+	byname = calloc(vms->nr + 1, sizeof(*byname));
+	if (!out || !cpus || !rank || !byname) {
 		free(out);
 		free(cpus);
+		free(rank);
+		free(byname);
 		return -ENOMEM;
 	}
+	for (size_t v = 0; v < vms->nr; v++)
+		if (managed(&vms->vms[v], &pol[v]))
+			byname[nr_managed++] = v;
+	qsort_r(byname, nr_managed, sizeof(*byname), cmp_vm, (void *)vms);
+	for (size_t i = 0; i < nr_managed; i++)
+		rank[byname[i]] = i;
 	for (size_t v = 0; v < vms->nr; v++) {
 		const struct sbco_vm *vm = &vms->vms[v];
 		size_t n, k = vm->nr_vcpus, off;
@@ -63,8 +89,8 @@ int sbco_policy_stripes(const struct sbco_vm_list *vms, const struct sbco_vm_pol
 		n = usable(vm, topo, housekeeping, cpus);
 		if (n == 0)
 			continue;
-		/* rotate: half a stripe further for each managed VM */
-		off = (ordinal++ * (n >= k ? (n / k + 1) / 2 : 1)) % n;
+		/* rotate: half a stripe further for each managed VM, in the stable order */
+		off = (rank[v] * (n >= k ? (n / k + 1) / 2 : 1)) % n;
 		for (size_t i = 0; i < k; i++) {
 			struct sbco_placement *p = &out[n_out++];
 
@@ -78,6 +104,8 @@ int sbco_policy_stripes(const struct sbco_vm_list *vms, const struct sbco_vm_pol
 		}
 	}
 	free(cpus);
+	free(rank);
+	free(byname);
 	*ret = out;
 	*ret_n = n_out;
 	return 0;

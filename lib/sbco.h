@@ -487,6 +487,10 @@ struct sbco_topology {
  * files degrade to one LLC per package and node 0. Returns 0, -ENOENT without an online
  * CPU list, -ENOMEM. */
 int sbco_topology_read(const char *root, struct sbco_topology **ret);
+/* Cheap check for CPU hotplug, meant for every cycle: reads only the online CPU list and,
+ * when it differs from (*topo)->online (or *topo is NULL), re-reads the whole topology into
+ * *topo. Returns 1 when *topo was replaced, 0 when unchanged, -errno (topo kept). */
+int sbco_topology_refresh(const char *root, struct sbco_topology **topo);
 struct sbco_topology *sbco_topology_free(struct sbco_topology *t);
 
 /* ---------------------------------------------------------------- policy: anti-stacking */

@@ -126,6 +126,24 @@ int sbco_topology_read(const char *root, struct sbco_topology **ret)
 	return 0;
 }
 
+int sbco_topology_refresh(const char *root, struct sbco_topology **topo)
+{
+	struct sbco_cpuset online;
+	struct sbco_topology *t;
+	int r = sbco_cpus_online(root, &online);
+
+	if (r < 0)
+		return r;
+	if (*topo && sbco_cpuset_equal(&online, &(*topo)->online))
+		return 0;
+	r = sbco_topology_read(root, &t);
+	if (r < 0)
+		return r;
+	sbco_topology_free(*topo);
+	*topo = t;
+	return 1;
+}
+
 struct sbco_topology *sbco_topology_free(struct sbco_topology *t)
 {
 	free(t);

@@ -7,7 +7,13 @@
  * restores. Checks: no stacking under bal and sbco, every affinity, slice and nice back to
  * its original afterwards; reports stacking and threshold-exceed rates per mode (and, when
  * asked, asserts that sbco lowers the exceed rate against off).
- * usage: policy_live BUILD_DIR [SECONDS_PER_MODE [--assert-exceed]]
+ * With --pinned-apart, the comparison Algorithm 1 is about: every VM's vCPU k is pinned to
+ * CPU k (operator pinning: the stripes leave it alone, so off and sbco place the vCPUs
+ * alike); only off and sbco run, ROUNDS times alternating, and sbco must lower the share of
+ * samples over the threshold in total.
+ * Environment, for experiments: SBCO_HOGS="N,M" hog threads on CPU 0 and 1 (default 1,1);
+ * SBCO_LEVER=slice|weight|nice one lever only; SBCO_NICE_STEP=N the nice loan.
+ * usage: policy_live BUILD_DIR [SECONDS_PER_MODE [--assert-exceed | --pinned-apart [ROUNDS]]]
  */
 #include <dirent.h>
 #include <errno.h>
@@ -148,8 +154,22 @@ static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 
 	for (size_t i = 0; i < vms->nr && i < 16; i++)
 		pol[i] = (struct sbco_vm_policy){.mode = mode, .alpha = 2.0 / 3};
-	if (sbco_engine_new(&sbco_host_ops_real, (void *)"/", "/", pat, NULL, NULL, &e) < 0 ||
-	    sbco_engine_set_vms(e, vms, pol, topo) < 0)
+	struct sbco_balance_cfg bal;
+
+	sbco_balance_cfg_default(&bal);
+	if (getenv("SBCO_NICE_STEP")) /* experiments: a larger nice loan */
+		bal.nice_step = atoi(getenv("SBCO_NICE_STEP"));
+	if (sbco_engine_new(&sbco_host_ops_real, (void *)"/", "/", pat, &bal, NULL, &e) < 0)
+		goto out;
+	if (getenv("SBCO_LEVER")) { /* slice, weight or nice: one lever only */
+		for (int l = SBCO_LEVER_SLICE; l <= SBCO_LEVER_NICE; l++)
+			if (!strcmp(getenv("SBCO_LEVER"), sbco_lever_name((enum sbco_lever)l))) {
+				enum sbco_lever one = (enum sbco_lever)l;
+
+				sbco_engine_set_levers(e, &one, 1);
+			}
+	}
+	if (sbco_engine_set_vms(e, vms, pol, topo) < 0)
 		goto out;
 	end = now_ns() + (uint64_t)secs * 1000000000ull;
 	while (now_ns() < end) { /* bounded by secs */
@@ -178,17 +198,37 @@ out:
 	return r;
 }
 
+static void pin_vcpus_apart(const struct sbco_vm_list *vms, unsigned nr_cpus)
+{
+	for (size_t v = 0; v < vms->nr; v++)
+		for (size_t k = 0; k < vms->vms[v].nr_vcpus; k++) {
+			struct sbco_cpuset c = {{0}};
+
+			sbco_cpuset_add(&c, (unsigned)k % nr_cpus);
+			sbco_host_ops_real.set_affinity(NULL, vms->vms[v].vcpus[k].tid, &c);
+		}
+}
+
+static double pct(uint64_t n, uint64_t d)
+{
+	return d ? 100.0 * (double)n / (double)d : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *build = argc > 1 ? argv[1] : "build";
 	int secs = argc > 2 ? atoi(argv[2]) : 4, rc = 1;
 	bool assert_exceed = argc > 3 && !strcmp(argv[3], "--assert-exceed");
+	bool apart = argc > 3 && !strcmp(argv[3], "--pinned-apart");
+	int rounds = apart ? (argc > 4 ? atoi(argv[4]) : 3) : 1;
+	const char *hogs[2] = {"1", "1"};
+	char hogenv[32] = "";
 	static const char *const names[3] = {"off", "bal", "sbco"};
 	static const char *const vmname[4] = {"guest=plA", "guest=plB", "guest=hog1", "guest=hog2"};
 	char fakevm[4096];
 	struct sbco_patterns pat = {0};
 	struct sbco_topology *topo = NULL;
-	struct sbco_engine_stats st[3];
+	struct sbco_engine_stats st[3] = {{0}};
 	unsigned long ops[3] = {0};
 	int fd = sbco_dump_open_live("/", NULL);
 
@@ -201,18 +241,35 @@ int main(int argc, char **argv)
 	snprintf(fakevm, sizeof(fakevm), "%s/tests/fakevm", build);
 	if (sbco_patterns_default(&pat) < 0 || sbco_topology_read("/", &topo) < 0)
 		goto out;
-	for (int m = 0; m < 3; m++) {
+	if (getenv("SBCO_HOGS")) { /* "N,M": hog threads on CPU 0 and on CPU 1 */
+		snprintf(hogenv, sizeof(hogenv), "%s", getenv("SBCO_HOGS"));
+		hogs[0] = strtok(hogenv, ",");
+		hogs[1] = strtok(NULL, ",");
+		if (!hogs[0] || !hogs[1])
+			hogs[0] = hogs[1] = "1";
+	}
+	if (apart && topo->nr_cpus < 2) {
+		printf("SKIP: --pinned-apart needs 2 CPUs, this host has %u\n", topo->nr_cpus);
+		rc = 77;
+		goto out;
+	}
+	for (int step = 0; step < 3 * rounds; step++) {
+		int m = step % 3;
 		struct sbco_restore_stats rs = {0};
 		struct sbco_vm_list *all = NULL, vms = {0};
+		struct sbco_engine_stats one = {0};
 		struct orig orig[16];
 		pid_t kids[4];
 		int errfd[4], n_orig, bad = 0;
+		unsigned long vm_ops = 0;
 
+		if (apart && m == 1) /* bal equals off when everything is pinned */
+			continue;
 		/* fresh VMs per mode, living secs + 1 s: the run below fits inside */
 		for (int i = 0; i < 4; i++)
-			kids[i] =
-			    spawn(fakevm, vmname[i], i < 2 ? "2" : "1", i < 2 ? "lock" : "spin",
-				  i < 2 ? "CPU %d/KVM" : "hog%d", secs + 1, &errfd[i]);
+			kids[i] = spawn(fakevm, vmname[i], i < 2 ? "2" : hogs[i - 2],
+					i < 2 ? "lock" : "spin", i < 2 ? "CPU %d/KVM" : "hog%d",
+					secs + 1, &errfd[i]);
 		usleep(300000);
 		pin_process(kids[2], 0);
 		pin_process(kids[3], topo->nr_cpus > 1 ? 1 : 0);
@@ -225,16 +282,22 @@ int main(int argc, char **argv)
 			fprintf(stderr, "FAIL: found %zu of our 2 VMs\n", vms.nr);
 			bad = 1;
 		}
+		if (!bad && apart) {
+			pin_vcpus_apart(&vms, topo->nr_cpus);
+			for (size_t i = 0; i < vms.nr; i++)
+				vms.vms[i].pinned = true;
+		}
 		n_orig = bad ? 0 : snapshot_origs(&vms, orig, 16);
-		if (!bad && run_mode((enum sbco_mode)m, &vms, topo, &pat, secs, &st[m], &rs) < 0)
+		if (!bad && run_mode((enum sbco_mode)m, &vms, topo, &pat, secs, &one, &rs) < 0)
 			bad = 1;
 		if (!bad && (check_origs(orig, n_orig) < 0 || rs.failed))
 			bad = 1;
 		for (int i = 0; i < 4; i++) {
 			unsigned long o = reap(kids[i], errfd[i]);
 
-			ops[m] += i < 2 ? o : 0;
+			vm_ops += i < 2 ? o : 0;
 		}
+		ops[m] += vm_ops;
 		for (size_t i = 0; i < vms.nr; i++)
 			sbco_vm_clear(&vms.vms[i]);
 		free(vms.vms);
@@ -244,22 +307,29 @@ int main(int argc, char **argv)
 		printf("mode %-4s: %lu cycles, %lu VM samples, stacked %.1f %%, over threshold "
 		       "%.1f %% across queues, %.1f %% any; %lu actions (%lu errors), %lu "
 		       "placements; restored %u; lock ops/s %.0f\n",
-		       names[m], (unsigned long)st[m].cycles, (unsigned long)st[m].vm_samples,
-		       st[m].vm_samples ? 100.0 * st[m].stacked / st[m].vm_samples : 0,
-		       st[m].vm_samples ? 100.0 * st[m].exceeded / st[m].vm_samples : 0,
-		       st[m].vm_samples ? 100.0 * st[m].exceeded_any / st[m].vm_samples : 0,
-		       (unsigned long)st[m].actions, (unsigned long)st[m].action_errors,
-		       (unsigned long)st[m].placements, rs.restored, ops[m] / (double)(secs + 1));
-		if (m > 0 && st[m].stacked) {
+		       names[m], (unsigned long)one.cycles, (unsigned long)one.vm_samples,
+		       pct(one.stacked, one.vm_samples), pct(one.exceeded, one.vm_samples),
+		       pct(one.exceeded_any, one.vm_samples), (unsigned long)one.actions,
+		       (unsigned long)one.action_errors, (unsigned long)one.placements, rs.restored,
+		       vm_ops / (double)(secs + 1));
+		fflush(stdout);
+		if (m > 0 && one.stacked) {
 			fprintf(stderr, "FAIL: stacking under %s\n", names[m]);
 			goto out;
 		}
-		if (st[m].vm_samples < 10) {
+		if (one.vm_samples < 10) {
 			fprintf(stderr, "FAIL: too few samples under %s\n", names[m]);
 			goto out;
 		}
+		st[m].vm_samples += one.vm_samples;
+		st[m].exceeded += one.exceeded;
+		st[m].exceeded_any += one.exceeded_any;
 	}
-	if (assert_exceed &&
+	if (apart)
+		printf("total over %d rounds: over threshold off %.1f %%, sbco %.1f %%\n", rounds,
+		       pct(st[0].exceeded, st[0].vm_samples),
+		       pct(st[2].exceeded, st[2].vm_samples));
+	if ((assert_exceed || apart) &&
 	    !(st[2].exceeded_any * st[0].vm_samples < st[0].exceeded_any * st[2].vm_samples)) {
 		fprintf(stderr, "FAIL: sbco did not lower the threshold-exceed rate\n");
 		goto out;

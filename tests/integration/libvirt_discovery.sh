@@ -72,6 +72,29 @@ for d in "$D1" "$D2"; do
 	$LV_VIRSH vcpupin "$d" | grep -q ' 0-1$' && { echo "FAIL: libvirt's view of $d unchanged"; kill "$SBCOD"; exit 1; }
 done
 echo "ok: sbcod READY, both domains' vCPUs pinned apart through libvirt"
+# bad input on the TCG domains: malformed requests and a broken config change nothing
+CTL="$B/sbcoctl --socket $W/sock request"
+pinned1=$(aff_of "$D1")
+pinned2=$(aff_of "$D2")
+dfail() { echo "FAIL: $*"; tail -5 "$W/sbcod.log"; kill "$SBCOD"; exit 1; }
+$CTL 'not json' | grep -q '"error":"request is not a JSON object"' || dfail "malformed request"
+$CTL '{"cmd":"fly"}' | grep -q 'unknown cmd' || dfail "unknown cmd"
+$CTL "{\"cmd\":\"set-mode\",\"vm\":\"$D1\",\"mode\":\"turbo\"}" | grep -q '"ok":false' ||
+	dfail "bad set-mode accepted"
+head -c 70000 /dev/zero | tr '\0' x | $CTL "$(cat)" 2> /dev/null | grep -q '"ok":true' &&
+	dfail "oversized request accepted"
+echo '{"mode": "bal", "interval_ms": -5}' > "$W/sbco.json"
+kill -HUP "$SBCOD"
+sleep 0.5
+kill -0 "$SBCOD" 2> /dev/null || { echo "FAIL: sbcod died on a broken config"; exit 1; }
+grep -q 'interval_ms' "$W/sbcod.log" || dfail "broken config not reported"
+$CTL '{"cmd":"status"}' | grep -q '"reload_errors":1' || dfail "reload error not counted"
+"$B/sbcoctl" --socket "$W/sock" distance | grep -q "^$D1 " || dfail "daemon stopped serving"
+sleep 0.5
+[ "$(aff_of "$D1")" = "$pinned1" ] && [ "$(aff_of "$D2")" = "$pinned2" ] ||
+	dfail "bad input changed the pinning: $(aff_of "$D1") / $(aff_of "$D2")"
+echo "ok: malformed requests and a broken config (SIGHUP) answered, pinning unchanged"
+echo '{"mode": "bal", "interval_ms": 100}' > "$W/sbco.json"
 kill -TERM "$SBCOD"
 wait "$SBCOD" || { echo "FAIL: sbcod exit status"; exit 1; }
 [ "$(aff_of "$D1")" = "$before1" ] && [ "$(aff_of "$D2")" = "$before2" ] ||

@@ -81,6 +81,37 @@ static void test_two_vms_eight_cpus(void **state)
 	sbco_topology_free(t);
 }
 
+/* The same VMs listed in another order get the same stripes (no needless migrations when a
+ * refresh re-appends a domain). */
+static void test_stripes_stable_order(void **state)
+{
+	struct sbco_topology *t = flat_topo(2);
+	struct sbco_vm_list *l = make_vms(2, 2), *r = make_vms(2, 2);
+	struct sbco_vm_policy pol[2] = {{SBCO_MODE_BAL, 0.67, false}, {SBCO_MODE_BAL, 0.67, false}};
+	struct sbco_placement *p, *q;
+	size_t n, m;
+
+	(void)state;
+	/* r = l reversed: VM pids 101, 100 */
+	r->vms[0].pid = 101;
+	r->vms[1].pid = 100;
+	assert_int_equal(sbco_policy_stripes(l, pol, t, NULL, &p, &n), 0);
+	assert_int_equal(sbco_policy_stripes(r, pol, t, NULL, &q, &m), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(m, 4);
+	/* VM pid 100 is l[0] and r[1]: same stripes per vCPU; the two VMs are rotated */
+	for (size_t i = 0; i < 2; i++) {
+		assert_true(sbco_cpuset_equal(&p[i].cpus, &q[2 + i].cpus));
+		assert_true(sbco_cpuset_equal(&p[2 + i].cpus, &q[i].cpus));
+	}
+	assert_false(sbco_cpuset_equal(&p[0].cpus, &p[2].cpus));
+	free(p);
+	free(q);
+	sbco_vm_list_free(l);
+	sbco_vm_list_free(r);
+	sbco_topology_free(t);
+}
+
 static void test_pinning_off_housekeeping(void **state)
 {
 	struct sbco_topology *t = flat_topo(8);
@@ -181,6 +212,32 @@ static void test_topology_order(void **state)
 	assert_int_equal(t->cpu[6].node, 1);
 	assert_int_equal(t->cpu[6].core, 2);
 	assert_int_equal(t->cpu[6].llc, 2);
+	/* hotplug: unchanged, then CPUs 2-3 and 6-7 (package 1) go offline and come back */
+	assert_int_equal(sbco_topology_refresh(root, &t), 0);
+	put(root, "sys/devices/system/cpu/online", "0-1,4-5\n");
+	assert_int_equal(sbco_topology_refresh(root, &t), 1);
+	assert_int_equal(t->nr_order, 4);
+	assert_int_equal(t->nr_cpus, 6);
+	assert_false(sbco_cpuset_has(&t->online, 2));
+	{ /* the stripes then cover the online CPUs only */
+		struct sbco_vm_list *l = make_vms(2, 2);
+		struct sbco_vm_policy pol[2] = {{SBCO_MODE_BAL, 0.67, false},
+						{SBCO_MODE_SBCO, 0.67, false}};
+		struct sbco_placement *p;
+		size_t n;
+
+		assert_int_equal(sbco_policy_stripes(l, pol, t, NULL, &p, &n), 0);
+		assert_int_equal(n, 4);
+		assert_partition(p, n, 0, &t->online);
+		assert_partition(p, n, 1, &t->online);
+		free(p);
+		sbco_vm_list_free(l);
+	}
+	assert_int_equal(sbco_topology_refresh(root, &t), 0);
+	put(root, "sys/devices/system/cpu/online", "0-7\n");
+	assert_int_equal(sbco_topology_refresh(root, &t), 1);
+	assert_int_equal(t->nr_order, 8);
+	assert_int_equal(t->order[7], 7);
 	sbco_topology_free(t);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	assert_int_equal(system(cmd), 0);
@@ -403,6 +460,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_two_vms_eight_cpus),
+	    cmocka_unit_test(test_stripes_stable_order),
 	    cmocka_unit_test(test_pinning_off_housekeeping),
 	    cmocka_unit_test(test_more_vcpus_than_cpus),
 	    cmocka_unit_test(test_topology_order),
