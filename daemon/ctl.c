@@ -3,8 +3,9 @@
  * sbcod's control socket: one JSON request per connection ({"cmd": "status" | "vms" |
  * "distance" | "runqueue" | "set-mode" | "reload" | "metrics", ...}), one JSON reply
  * ({"ok": true, ...} or {"ok": false, "error": "..."}). Only root or members of the group
- * "sbco" (peer credentials); requests are limited to 64 KiB and 1 s; a bad request gets
- * an error reply and changes nothing.
+ * "sbco" (peer credentials); requests are limited to 64 KiB and 1 s, and served without
+ * blocking the loop (up to 32 connections at once); a bad request gets an error reply and
+ * changes nothing.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -25,6 +26,7 @@
 
 #define MAX_REQUEST 65536
 #define REQUEST_MS  1000
+#define MAX_CONNS   32
 
 static bool allowed(int fd)
 {
@@ -52,48 +54,6 @@ static bool allowed(int fd)
 					return true;
 	}
 	return false;
-}
-
-/* Read one request: up to MAX_REQUEST bytes, until EOF or a newline, within REQUEST_MS. */
-static int read_request(int fd, char **ret)
-{
-	char *buf = malloc(MAX_REQUEST + 1);
-	size_t len = 0;
-	struct timespec t0, t;
-
-	if (!buf)
-		return -ENOMEM;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		long ms;
-		ssize_t n;
-
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		ms = REQUEST_MS -
-		     ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
-		if (ms <= 0 || poll(&p, 1, (int)ms) <= 0) {
-			free(buf);
-			return -ETIMEDOUT;
-		}
-		n = read(fd, buf + len, MAX_REQUEST - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(buf);
-			return -errno;
-		}
-		len += (size_t)n;
-		if (n == 0 || memchr(buf + len - (size_t)n, '\n', (size_t)n))
-			break;
-		if (len == MAX_REQUEST) {
-			free(buf);
-			return -E2BIG;
-		}
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	return 0;
 }
 
 static cJSON *error_reply(const char *msg)
@@ -368,43 +328,148 @@ static cJSON *dispatch(struct daemon *d, const char *text)
 	return reply;
 }
 
+/* One client connection, served without blocking the loop: read the request (until a
+ * newline or EOF), dispatch, write the reply, close; the whole exchange within REQUEST_MS. */
+struct conn {
+	struct daemon *d;
+	int fd;
+	sd_event_source *io, *timer;
+	char *buf; /* request, then reply */
+	size_t len, off;
+	bool writing;
+};
+
+static void conn_free(struct conn *c)
+{
+	sd_event_source_disable_unref(c->io);
+	sd_event_source_disable_unref(c->timer);
+	close(c->fd);
+	free(c->buf);
+	c->d->nr_conns--;
+	free(c);
+}
+
+static int conn_reply(struct conn *c, cJSON *reply)
+{
+	char *out = reply ? cJSON_PrintUnformatted(reply) : NULL;
+
+	cJSON_Delete(reply);
+	free(c->buf);
+	c->buf = out;
+	c->off = 0;
+	if (!out)
+		return -ENOMEM;
+	c->len = strlen(out);
+	out[c->len++] = '\n'; /* the NUL becomes the line end */
+	c->writing = true;
+	return sd_event_source_set_io_events(c->io, EPOLLOUT);
+}
+
+static int conn_write(struct conn *c)
+{
+	while (c->off < c->len) {
+		ssize_t n = write(c->fd, c->buf + c->off, c->len - c->off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0; /* wait for EPOLLOUT */
+		if (n < 0) {
+			log_debug("control reply not written: %s", strerror(errno));
+			break;
+		}
+		c->off += (size_t)n;
+	}
+	conn_free(c);
+	return 0;
+}
+
+static int conn_read(struct conn *c)
+{
+	for (;;) {
+		ssize_t n = read(c->fd, c->buf + c->len, MAX_REQUEST - c->len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0)
+			return conn_reply(c, error_reply("cannot read request"));
+		c->len += (size_t)n;
+		if (n == 0 || memchr(c->buf + c->len - (size_t)n, '\n', (size_t)n)) {
+			c->buf[c->len] = '\0';
+			return conn_reply(c, dispatch(c->d, c->buf));
+		}
+		if (c->len == MAX_REQUEST)
+			return conn_reply(c, error_reply("request larger than 64 KiB"));
+	}
+}
+
+static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct conn *c = userdata;
+
+	(void)s;
+	(void)fd;
+	if (!c->writing && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+		if (conn_read(c) < 0) {
+			conn_free(c);
+			return 0;
+		}
+		if (!c->writing)
+			return 0;
+	}
+	return c->writing ? conn_write(c) : 0;
+}
+
+static int on_conn_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct conn *c = userdata;
+
+	(void)s;
+	(void)usec;
+	if (c->writing) { /* a client that does not read its reply */
+		conn_free(c);
+		return 0;
+	}
+	if (conn_reply(c, error_reply("request not complete within 1 s")) < 0) {
+		conn_free(c);
+		return 0;
+	}
+	/* one more second to take the error */
+	sd_event_source_set_time_relative(c->timer, (uint64_t)REQUEST_MS * 1000);
+	return conn_write(c);
+}
+
 static int on_conn(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct daemon *d = userdata;
-	char *req = NULL, *out;
-	cJSON *reply;
-	int c, r;
+	struct conn *c;
+	int cfd;
 
 	(void)s;
 	(void)revents;
-	c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
+	cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (cfd < 0)
 		return 0;
-	if (!allowed(c)) {
-		reply = error_reply("permission denied: root or group sbco only");
-	} else {
-		r = read_request(c, &req);
-		if (r == -E2BIG)
-			reply = error_reply("request larger than 64 KiB");
-		else if (r == -ETIMEDOUT)
-			reply = error_reply("request not complete within 1 s");
-		else if (r < 0)
-			reply = error_reply("cannot read request");
-		else
-			reply = dispatch(d, req);
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->buf = malloc(MAX_REQUEST + 1))) {
+		free(c);
+		close(cfd);
+		return 0;
 	}
-	out = reply ? cJSON_PrintUnformatted(reply) : NULL;
-	if (out) {
-		size_t len = strlen(out);
-
-		out[len] = '\n'; /* the NUL becomes the line end */
-		if (write(c, out, len + 1) < 0)
-			log_debug("control reply not written: %s", strerror(errno));
+	*c = (struct conn){.d = d, .fd = cfd, .buf = c->buf};
+	d->nr_conns++;
+	if (sd_event_add_io(d->ev, &c->io, cfd, EPOLLIN, on_conn_io, c) < 0 ||
+	    sd_event_add_time_relative(d->ev, &c->timer, CLOCK_MONOTONIC,
+				       (uint64_t)REQUEST_MS * 1000, 0, on_conn_timeout, c) < 0) {
+		conn_free(c);
+		return 0;
 	}
-	free(out);
-	cJSON_Delete(reply);
-	free(req);
-	close(c);
+	if (!allowed(cfd))
+		conn_reply(c, error_reply("permission denied: root or group sbco only"));
+	else if (d->nr_conns > MAX_CONNS)
+		conn_reply(c, error_reply("too many control connections, try again"));
 	return 0;
 }
 

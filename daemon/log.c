@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Logging for sbcod (see log.h). Under systemd, sd_journal_send with MESSAGE, PRIORITY,
- * SBCO_VM and ERRNO fields; otherwise one line per event on stderr.
+ * SBCO_VM, SBCO_UUID, SBCO_VCPU, SBCO_TID and ERRNO fields; otherwise one line per event on stderr.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -20,17 +20,15 @@ void log_setup(bool debug)
 	verbose = debug;
 }
 
-int log_full(int prio, int err, const char *vm, const char *fmt, ...)
+static int log_v(int prio, int err, const char *vm, const char *uuid, int vcpu, int tid,
+		 const char *fmt, va_list ap)
 {
 	char msg[1024];
-	va_list ap;
 	int e = err < 0 ? -err : err;
 
 	if (prio == LOG_DEBUG && !verbose)
 		return err ? -e : 0;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (e) {
 		size_t n = strlen(msg);
 
@@ -38,8 +36,32 @@ int log_full(int prio, int err, const char *vm, const char *fmt, ...)
 	}
 	if (journal)
 		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%i", prio, "SBCO_VM=%s", vm ? vm : "",
-				"ERRNO=%i", e, NULL);
+				"SBCO_UUID=%s", uuid ? uuid : "", "SBCO_VCPU=%i", vcpu,
+				"SBCO_TID=%i", tid, "ERRNO=%i", e, NULL);
 	else
 		fprintf(stderr, "sbcod: %s\n", msg);
 	return err ? -e : 0;
+}
+
+int log_full(int prio, int err, const char *vm, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = log_v(prio, err, vm, NULL, -1, -1, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int log_vm(int prio, int err, const char *vm, const char *uuid, int vcpu, int tid, const char *fmt,
+	   ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = log_v(prio, err, vm, uuid, vcpu, tid, fmt, ap);
+	va_end(ap);
+	return r;
 }

@@ -33,29 +33,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 
-/* One journal line per VM that appears or goes, with its name in SBCO_VM=. */
-static void log_vm_changes(struct daemon *d, const struct sbco_vm_list *now,
-			   const struct sbco_vm_policy *pol)
-{
-	const struct sbco_vm_list *before = sbco_engine_vms(d->eng, NULL);
-
-	for (size_t i = 0; i < now->nr; i++)
-		if (!sbco_vm_list_find_pid(before, now->vms[i].pid))
-			log_full(LOG_INFO, 0, now->vms[i].name,
-				 "VM '%s' (%s, pid %d, uuid %s, %zu vCPUs): mode %s%s",
-				 now->vms[i].name,
-				 now->vms[i].backend == SBCO_BACKEND_LIBVIRT ? "libvirt" : "proc",
-				 now->vms[i].pid, now->vms[i].uuid[0] ? now->vms[i].uuid : "-",
-				 now->vms[i].nr_vcpus, sbco_mode_name(pol[i].mode),
-				 now->vms[i].pinned && !pol[i].override_pinning
-				     ? ", pinned by the operator: affinity left alone"
-				     : "");
-	for (size_t i = 0; i < before->nr; i++)
-		if (!sbco_vm_list_find_pid(now, before->vms[i].pid))
-			log_full(LOG_INFO, 0, before->vms[i].name, "VM '%s' (pid %d) is gone",
-				 before->vms[i].name, before->vms[i].pid);
-}
-
 int daemon_refresh(struct daemon *d, bool restore_first)
 {
 	const struct sbco_vm_list *virt = d->lv && sbco_libvirt_connected(d->lv)
@@ -79,7 +56,7 @@ int daemon_refresh(struct daemon *d, bool restore_first)
 			if (!strcmp(d->ovr[k].vm, all->vms[i].name))
 				pol[i].mode = d->ovr[k].mode;
 	}
-	log_vm_changes(d, all, pol);
+	vmlog_changes(d, all, pol);
 	if (restore_first)
 		sbco_engine_restore(d->eng, NULL);
 	r = sbco_engine_set_vms(d->eng, all, pol, d->topo);
@@ -102,6 +79,7 @@ static int make_engine(struct daemon *d)
 	if (r < 0)
 		return r;
 	sbco_engine_set_levers(e, d->cfg->levers, d->cfg->nr_levers);
+	sbco_engine_set_observer(e, vmlog_event, d);
 	if (d->lv)
 		sbco_engine_set_pinner(e, sbco_libvirt_pin_vcpu, d->lv);
 	r = sbco_engine_set_state_file(e, d->state_path);

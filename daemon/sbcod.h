@@ -32,6 +32,9 @@ struct daemon {
 	uint64_t cycles_ok, cycles_bad, reloads, reload_errors;
 	char last_error[512];
 	int ctl_fd;
+	unsigned nr_conns;	 /* control connections being served */
+	uint64_t warn_window_ns; /* rate limit of refused-change warnings (vmlog.c) */
+	unsigned warns;
 };
 
 /* Re-read the config; on errors log them and keep the running one. Returns 0 or -EINVAL,
@@ -39,6 +42,11 @@ struct daemon {
 int daemon_reload(struct daemon *d, char *err, size_t err_len);
 /* Recompute the VM set and policies and apply them (after discovery, reload, set-mode). */
 int daemon_refresh(struct daemon *d, bool restore_first);
+
+/* Per-VM log (vmlog.c): VMs that appear or go, and the engine's placements and nudges. */
+void vmlog_changes(struct daemon *d, const struct sbco_vm_list *now,
+		   const struct sbco_vm_policy *pol);
+void vmlog_event(void *userdata, const struct sbco_event *ev);
 
 /* Control socket: listen on path (mode 0660, group "sbco" when it exists). */
 int ctl_open(struct daemon *d, const char *path);

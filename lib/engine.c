@@ -33,7 +33,32 @@ struct sbco_engine {
 	struct sbco_vm_set *last_set;
 	int32_t worst_distance; /* of the last cycle */
 	char worst_vm[64];
+	enum sbco_lever lever; /* the lever of the last cycle, SBCO_LEVER_AUTO if none */
+	sbco_event_fn observer;
+	void *observer_ud;
 };
+
+void sbco_engine_set_observer(struct sbco_engine *e, sbco_event_fn fn, void *userdata)
+{
+	e->observer = fn;
+	e->observer_ud = userdata;
+}
+
+const struct sbco_ledger *sbco_engine_ledger(const struct sbco_engine *e)
+{
+	return &e->ledger;
+}
+
+enum sbco_lever sbco_engine_lever(const struct sbco_engine *e)
+{
+	return e->lever;
+}
+
+static void notify(const struct sbco_engine *e, const struct sbco_event *ev)
+{
+	if (e->observer)
+		e->observer(e->observer_ud, ev);
+}
 
 int sbco_engine_set_state_file(struct sbco_engine *e, const char *path)
 {
@@ -77,6 +102,7 @@ int sbco_engine_new(const struct sbco_host_ops *ops, void *ud, const char *root,
 		e->hk = *housekeeping;
 		e->have_hk = true;
 	}
+	e->lever = SBCO_LEVER_AUTO;
 	e->vms = calloc(1, sizeof(*e->vms));
 	if (!e->root || !e->vms || sbco_actuator_new(ops, ud, &e->act) < 0) {
 		sbco_engine_free(e);
@@ -179,6 +205,12 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 		    v->index, &pl[i].cpus);
 		if (r == -ENOMEM)
 			break;
+		notify(e, &(struct sbco_event){.kind = SBCO_EVENT_PLACE,
+					       .vm = &copy->vms[pl[i].vm],
+					       .vcpu = v->index,
+					       .tid = v->tid,
+					       .cpus = &pl[i].cpus,
+					       .err = r});
 		if (r == 0) {
 			copy->vms[pl[i].vm].vcpus[pl[i].vcpu].affinity = pl[i].cpus;
 			e->st.placements++;
@@ -266,7 +298,8 @@ static void apply(struct sbco_engine *e, const struct sbco_snapshot *s, const st
 		  int n)
 {
 	for (int i = 0; i < n; i++) {
-		const struct sbco_vcpu *v = vcpu_of(e, a[i].tid, NULL);
+		size_t vm = 0;
+		const struct sbco_vcpu *v = vcpu_of(e, a[i].tid, &vm);
 		int64_t orig_slice = 0;
 		int r;
 
@@ -274,6 +307,12 @@ static void apply(struct sbco_engine *e, const struct sbco_snapshot *s, const st
 			if (s->tasks[t].pid == a[i].tid && s->tasks[t].custom_slice)
 				orig_slice = s->tasks[t].slice_ns;
 		r = sbco_actuator_apply(e->act, &a[i], v ? v->cgroup : NULL, orig_slice);
+		notify(e, &(struct sbco_event){.kind = SBCO_EVENT_NUDGE,
+					       .vm = v ? &e->vms->vms[vm] : NULL,
+					       .vcpu = v ? v->index : -1,
+					       .tid = a[i].tid,
+					       .action = &a[i],
+					       .err = r});
 		if (r == 0)
 			e->st.actions++;
 		else if (r == -ESRCH)
@@ -318,6 +357,7 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 		r = sbco_lever_pick(e->levers, e->nr_levers, s->kernel_major, s->kernel_minor,
 				    own_cgroups(e));
 		if (r < 0) { /* no allowed lever works here: measure only */
+			e->lever = SBCO_LEVER_AUTO;
 			r = 0;
 			goto out;
 		}
@@ -326,6 +366,7 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 		bal.lever =
 		    sbco_lever_resolve(bal.lever, s->kernel_major, s->kernel_minor, own_cgroups(e));
 	}
+	e->lever = bal.lever;
 	r = sbco_policy_balance(s, set, mode, alpha, &bal, original,
 				&(struct orig_ctx){.e = e, .s = s}, &e->ledger, now_ns, &a);
 	if (r > 0)

@@ -715,6 +715,30 @@ void sbco_engine_last(const struct sbco_engine *e, const struct sbco_snapshot **
 /* The VM list and policies in force (parallel), valid until the next set_vms. */
 const struct sbco_vm_list *sbco_engine_vms(const struct sbco_engine *e,
 					   const struct sbco_vm_policy **ret_pol);
+/* What the engine did, for the caller's log (placements at set_vms, nudges per cycle). */
+enum sbco_event_kind {
+	SBCO_EVENT_PLACE, /* anti-stacking: a vCPU's allowed CPUs set to cpus */
+	SBCO_EVENT_NUDGE, /* distance balancing: action applied */
+};
+
+struct sbco_event {
+	enum sbco_event_kind kind;
+	const struct sbco_vm *vm; /* NULL when the thread is no longer known */
+	int32_t vcpu;		  /* vCPU index, -1 unknown */
+	int32_t tid;
+	const struct sbco_cpuset *cpus;	  /* PLACE */
+	const struct sbco_action *action; /* NUDGE */
+	int err;			  /* 0, or -errno when refused or gone (-ESRCH) */
+};
+
+typedef void (*sbco_event_fn)(void *userdata, const struct sbco_event *ev);
+/* Call fn for every placement and nudge (pointers valid during the call only). */
+void sbco_engine_set_observer(struct sbco_engine *e, sbco_event_fn fn, void *userdata);
+/* The lending ledger: nudges in force, their originals and debts (valid until the next
+ * cycle or restore). */
+const struct sbco_ledger *sbco_engine_ledger(const struct sbco_engine *e);
+/* The lever the last cycle used (SBCO_LEVER_AUTO: none works, measuring only). */
+enum sbco_lever sbco_engine_lever(const struct sbco_engine *e);
 /* Undo every change (affinity, slice, nice, weight). */
 void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret);
 

@@ -52,6 +52,19 @@ for p in $(echo $PIDS | cut -d' ' -f1-2); do
 		fail "VM $p vCPUs not anti-stacked: '$a0' '$a1'"
 done
 echo "ok: each VM's vCPUs on disjoint CPUs"
+grep -q "VM 'dA' vCPU 1 (tid [0-9]*): allowed CPUs" "$W/log" || fail "no per-vCPU placement log line"
+echo "ok: per-vCPU placement logged"
+# a stalled client does not hold up the loop: others are served meanwhile, it gets an error
+"$B/tests/ctl_stall" "$W/sock" 3 > "$W/stall.out" &
+STALL=$!
+sleep 0.2
+t0=$(date +%s%N)
+$CTL '{"cmd":"status"}' | grep -q '"ok":true' || fail "status while a client stalls"
+t1=$(date +%s%N)
+[ $(((t1 - t0) / 1000000)) -lt 800 ] || fail "status took $(((t1 - t0) / 1000000)) ms behind a stalled client"
+wait "$STALL"
+grep -q 'request not complete within 1 s' "$W/stall.out" || fail "stalled client got: $(cat "$W/stall.out")"
+echo "ok: a stalled client gets a timeout error; others served meanwhile ($(((t1 - t0) / 1000000)) ms)"
 $CTL '{"cmd":"status"}' | grep -q '"ready":true' || fail "status"
 $CTL 'not json' | grep -q '"error":"request is not a JSON object"' || fail "malformed request"
 $CTL '{"cmd":"fly"}' | grep -q 'unknown cmd' || fail "unknown cmd"

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sbcod's per-VM log: VMs appearing and going, anti-stacking placements (info), balancing
+ * nudges (debug) and refused changes (warning, at most 10 a minute), each with the journal
+ * fields SBCO_VM, SBCO_UUID, SBCO_VCPU and SBCO_TID.
+ */
+#include <errno.h>
+#include <time.h>
+
+#include "log.h"
+#include "sbcod.h"
+
+#define WARN_BURST     10
+#define WARN_WINDOW_NS (60ull * 1000000000ull)
+
+static const char *uuid_of(const struct sbco_vm *vm)
+{
+	return vm && vm->uuid[0] ? vm->uuid : NULL;
+}
+
+void vmlog_changes(struct daemon *d, const struct sbco_vm_list *now,
+		   const struct sbco_vm_policy *pol)
+{
+	const struct sbco_vm_list *before = sbco_engine_vms(d->eng, NULL);
+
+	for (size_t i = 0; i < now->nr; i++) {
+		const struct sbco_vm *vm = &now->vms[i];
+
+		if (!sbco_vm_list_find_pid(before, vm->pid))
+			log_vm(LOG_INFO, 0, vm->name, uuid_of(vm), -1, vm->pid,
+			       "VM '%s' (%s, pid %d, uuid %s, %zu vCPUs): mode %s%s", vm->name,
+			       vm->backend == SBCO_BACKEND_LIBVIRT ? "libvirt" : "proc", vm->pid,
+			       vm->uuid[0] ? vm->uuid : "-", vm->nr_vcpus,
+			       sbco_mode_name(pol[i].mode),
+			       vm->pinned && !pol[i].override_pinning
+				   ? ", pinned by the operator: affinity left alone"
+				   : "");
+	}
+	for (size_t i = 0; i < before->nr; i++) {
+		const struct sbco_vm *vm = &before->vms[i];
+
+		if (!sbco_vm_list_find_pid(now, vm->pid))
+			log_vm(LOG_INFO, 0, vm->name, uuid_of(vm), -1, vm->pid,
+			       "VM '%s' (pid %d) is gone", vm->name, vm->pid);
+	}
+}
+
+/* Refused changes can repeat every cycle: allow WARN_BURST per minute, then debug. */
+static int warn_prio(struct daemon *d)
+{
+	struct timespec t;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	now = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+	if (now - d->warn_window_ns > WARN_WINDOW_NS) {
+		d->warn_window_ns = now;
+		d->warns = 0;
+	}
+	return d->warns++ < WARN_BURST ? LOG_WARNING : LOG_DEBUG;
+}
+
+static const char *why_name(int why)
+{
+	static const char *const n[] = {"boost laggard", "hold leader", "repay", "restore"};
+
+	return why >= 0 && why <= SBCO_WHY_RESTORE ? n[why] : "?";
+}
+
+void vmlog_event(void *userdata, const struct sbco_event *ev)
+{
+	struct daemon *d = userdata;
+	const char *name = ev->vm ? ev->vm->name : "?";
+	char cpus[256] = "";
+
+	if (ev->err == -ESRCH) {
+		log_vm(LOG_DEBUG, 0, name, uuid_of(ev->vm), ev->vcpu, ev->tid,
+		       "VM '%s' vCPU %d (tid %d) vanished before a change", name, ev->vcpu,
+		       ev->tid);
+		return;
+	}
+	if (ev->kind == SBCO_EVENT_PLACE) {
+		sbco_cpuset_format(ev->cpus, cpus, sizeof(cpus));
+		log_vm(ev->err ? warn_prio(d) : LOG_INFO, ev->err, name, uuid_of(ev->vm), ev->vcpu,
+		       ev->tid, "VM '%s' vCPU %d (tid %d): %s CPUs %s (anti-stacking)", name,
+		       ev->vcpu, ev->tid, ev->err ? "cannot allow" : "allowed", cpus);
+		return;
+	}
+	log_vm(ev->err ? warn_prio(d) : LOG_DEBUG, ev->err, name, uuid_of(ev->vm), ev->vcpu,
+	       ev->tid, "VM '%s' vCPU %d (tid %d): %s, %s %lld%s", name, ev->vcpu, ev->tid,
+	       why_name((int)ev->action->why), sbco_lever_name(ev->action->lever),
+	       (long long)ev->action->value, ev->err ? " refused" : "");
+}
