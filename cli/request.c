@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "request.h"
+#include "view.h"
 
 int request_send(const char *path, const char *json, char **ret_reply)
 {
@@ -69,83 +70,6 @@ int request_send(const char *path, const char *json, char **ret_reply)
 	return 0;
 }
 
-static void print_status(const cJSON *r)
-{
-	static const char *const keys[] = {
-	    "ready",  "summary",	   "mode",    "interval_ms",   "cycles",
-	    "config", "libvirt_connected", "reloads", "reload_errors", "last_error"};
-
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, keys[i]);
-
-		if (cJSON_IsString(v))
-			printf("%-18s %s\n", keys[i], v->valuestring);
-		else if (cJSON_IsNumber(v))
-			printf("%-18s %.0f\n", keys[i], v->valuedouble);
-		else if (cJSON_IsBool(v))
-			printf("%-18s %s\n", keys[i], cJSON_IsTrue(v) ? "yes" : "no");
-	}
-}
-
-static double num(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
-static const char *str(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static bool yes(const cJSON *o, const char *k)
-{
-	return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, k));
-}
-
-static void print_distance(const cJSON *r)
-{
-	const cJSON *vm;
-
-	printf("%-24s %8s %7s %8s %10s %4s %7s\n", "VM", "runnable", "stacked", "distance",
-	       "dist(ms)", "Q", "exceeds");
-	cJSON_ArrayForEach(vm, cJSON_GetObjectItemCaseSensitive(r, "vms")) printf(
-	    "%-24s %8.0f %7s %8.0f %10.3f %4.0f %7s\n", str(vm, "name"), num(vm, "nr_runnable"),
-	    yes(vm, "stacked") ? "yes" : "no", num(vm, "distance"), num(vm, "distance_ns") / 1e6,
-	    num(vm, "q_size"), yes(vm, "exceeds") ? "YES" : "no");
-}
-
-static void print_runqueue(const cJSON *r)
-{
-	const cJSON *cpu, *t;
-
-	cJSON_ArrayForEach(cpu, cJSON_GetObjectItemCaseSensitive(r, "cpus"))
-	{
-		printf("cpu#%.0f  runnable %.0f\n", num(cpu, "cpu"), num(cpu, "nr_runnable"));
-		cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(cpu, "tasks"))
-		    printf("  %7.0f %-16s ORDER %3.0f  wait %8.3f ms\n", num(t, "pid"),
-			   str(t, "comm"), num(t, "ordinate"), num(t, "wait_ns") / 1e6);
-	}
-}
-
-static void print_vms(const cJSON *r)
-{
-	const cJSON *vm, *v;
-
-	printf("%-24s %-8s %8s %-5s %s\n", "VM", "BACKEND", "PID", "MODE", "vCPU:tid:CPUs");
-	cJSON_ArrayForEach(vm, cJSON_GetObjectItemCaseSensitive(r, "vms"))
-	{
-		printf("%-24s %-8s %8.0f %-5s", str(vm, "name"), str(vm, "backend"), num(vm, "pid"),
-		       str(vm, "mode"));
-		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(vm, "vcpus"))
-		    printf(" %.0f:%.0f:%s", num(v, "index"), num(v, "tid"), str(v, "affinity"));
-		printf("\n");
-	}
-}
-
 int request_verb(const char *sock, const char *verb, int argc, char **argv, bool json)
 {
 	cJSON *req = cJSON_CreateObject(), *reply;
@@ -162,6 +86,18 @@ int request_verb(const char *sock, const char *verb, int argc, char **argv, bool
 		}
 		cJSON_AddStringToObject(req, "vm", argv[0]);
 		cJSON_AddStringToObject(req, "mode", argv[1]);
+	} else if (!strcmp(verb, "distance") && argc == 1) {
+		cJSON_AddStringToObject(req, "vm", argv[0]);
+	} else if (!strcmp(verb, "runqueue") && argc == 1) {
+		char *end;
+		long cpu = strtol(argv[0], &end, 10);
+
+		if (!*argv[0] || *end || cpu < 0 || cpu > 1000000) {
+			fprintf(stderr, "sbcoctl: runqueue: '%s' is not a CPU number\n", argv[0]);
+			cJSON_Delete(req);
+			return -EINVAL;
+		}
+		cJSON_AddNumberToObject(req, "cpu", (double)cpu);
 	} else if (argc != 0) {
 		cJSON_Delete(req);
 		return -EINVAL;
@@ -180,9 +116,9 @@ int request_verb(const char *sock, const char *verb, int argc, char **argv, bool
 		return -EIO;
 	}
 	reply = cJSON_Parse(out);
-	if (!reply || !yes(reply, "ok")) {
+	if (!reply || !view_yes(reply, "ok")) {
 		fprintf(stderr, "sbcoctl: sbcod: %s\n",
-			reply ? str(reply, "error") : "unreadable reply");
+			reply ? view_str(reply, "error") : "unreadable reply");
 		cJSON_Delete(reply);
 		free(out);
 		return -EIO;
@@ -190,15 +126,15 @@ int request_verb(const char *sock, const char *verb, int argc, char **argv, bool
 	if (json)
 		fputs(out, stdout);
 	else if (!strcmp(verb, "status"))
-		print_status(reply);
+		view_status(stdout, reply);
 	else if (!strcmp(verb, "distance"))
-		print_distance(reply);
+		view_distance(stdout, reply);
 	else if (!strcmp(verb, "runqueue"))
-		print_runqueue(reply);
+		view_runqueue(stdout, reply);
 	else if (!strcmp(verb, "daemon-vms"))
-		print_vms(reply);
+		view_vms(stdout, reply);
 	else if (!strcmp(verb, "metrics"))
-		fputs(str(reply, "text"), stdout);
+		fputs(view_str(reply, "text"), stdout);
 	else
 		printf("ok\n");
 	cJSON_Delete(reply);

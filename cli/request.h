@@ -11,7 +11,8 @@ int request_send(const char *path, const char *json, char **ret_reply);
 
 #include <stdbool.h>
 
-/* A daemon verb (status, distance, runqueue, daemon-vms, metrics, reload, set-mode VM MODE):
+/* A daemon verb (status, distance [VM], runqueue [CPU], daemon-vms, metrics, reload,
+ * set-mode VM MODE):
  * send it, print the reply as a table (or raw JSON). Returns 0, -EINVAL (usage), -EIO
  * (unreachable, or an error reply, reported on stderr), -ENOMEM. */
 int request_verb(const char *sock, const char *verb, int argc, char **argv, bool json);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sbcoctl: the operator's view of VM scheduling distance. This first cut reads scheduler
- * dumps: "analyze" a saved dump file (or stdin), "snapshot" the live host's. Both print
- * each run queue as the SBCO paper's Fig. 3a table (PID, key, eligible, COMMAND, ORDER, VM)
- * and every VM's stacking and scheduling distance, or the same as JSON with --json.
+ * sbcoctl: the operator's view of VM scheduling distance. Offline it reads scheduler dumps
+ * ("analyze" a saved file or stdin, "snapshot" the live host's), lists VMs ("vms") and
+ * checks configs; online it asks the running sbcod (status, distance, runqueue, top,
+ * daemon-vms, set-mode, reload, metrics). Tables, or JSON with --json.
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
 #include <errno.h>
@@ -17,28 +17,44 @@
 #include "output.h"
 #include "request.h"
 #include "sbco.h"
+#include "top.h"
+#include "view.h"
 #include "vms.h"
 
 #define MAX_DUMP (256u << 20)
 
 static int usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: sbcoctl [OPTIONS] VERB [ARGS]\n\n"
-		"Verbs:\n"
-		"  analyze [FILE|-]   analyze a saved scheduler dump (default: stdin)\n"
-		"  snapshot           analyze the live host's dump (root, debugfs mounted)\n"
-		"  vms                list VMs and vCPUs (libvirt and /proc), no daemon needed\n\n"
-		"Options:\n"
-		"  -j, --json          JSON output\n"
-		"  -a, --all           list every task, not only runnable fair tasks\n"
-		"  -A, --alpha A       distance threshold factor, 0 < A <= 1 (default 0.667)\n"
-		"  -p, --pattern GLOB  vCPU thread-name glob (repeatable; replaces defaults)\n"
-		"  -r, --root DIR      host root for snapshot and vms (default /)\n"
-		"  -u, --uri URI       libvirt URI for vms (default qemu:///system)\n"
-		"      --no-libvirt    vms: /proc scan only\n"
-		"      --qmp           vms: vCPU thread ids from QMP (taints the domain)\n"
-		"  -h, --help          this help\n");
+	fprintf(f, "Usage: sbcoctl [OPTIONS] VERB [ARGS]\n\n"
+		   "Verbs (offline, no daemon needed):\n"
+		   "  analyze [FILE|-]    analyze a saved scheduler dump (default: stdin)\n"
+		   "  snapshot            analyze the live host's dump (root, debugfs mounted)\n"
+		   "  vms                 list VMs and vCPUs (libvirt and /proc)\n"
+		   "  config check FILE   validate a config file as sbcod would\n"
+		   "Verbs (ask the running sbcod):\n"
+		   "  status              daemon, kernel capabilities, levers, cycle cost\n"
+		   "  distance [VM]       per VM and vCPU: CPU, ordinate, distance, nudges, debt\n"
+		   "  runqueue [CPU]      run queues in pick order (Fig. 3a), vCPUs by VM\n"
+		   "  top                 live view of VMs by distance (q quits)\n"
+		   "  daemon-vms          the VMs sbcod manages and their modes\n"
+		   "  set-mode VM MODE    runtime mode override: off, bal or sbco\n"
+		   "  reload              re-read the config\n"
+		   "  metrics             Prometheus text\n"
+		   "  request JSON        send one raw request\n\n"
+		   "Options:\n"
+		   "  -j, --json          JSON output\n"
+		   "  -a, --all           list every task, not only runnable fair tasks\n"
+		   "  -A, --alpha A       distance threshold factor, 0 < A <= 1 (default 0.667)\n"
+		   "  -p, --pattern GLOB  vCPU thread-name glob (repeatable; replaces defaults)\n"
+		   "  -r, --root DIR      host root for snapshot and vms (default /)\n"
+		   "  -u, --uri URI       libvirt URI for vms (default qemu:///system)\n"
+		   "      --no-libvirt    vms: /proc scan only\n"
+		   "      --qmp           vms: vCPU thread ids from QMP (taints the domain)\n"
+		   "  -S, --socket PATH   sbcod's socket (default /run/sbco/sbcod.sock)\n"
+		   "  -d, --delay SECS    top: refresh interval (default 1)\n"
+		   "  -n, --iterations N  top: stop after N refreshes\n"
+		   "      --color WHEN    auto (default), always or never; NO_COLOR is honoured\n"
+		   "  -h, --help          this help\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -102,6 +118,10 @@ int main(int argc, char **argv)
 	    {"no-libvirt", no_argument, NULL, 'L'},
 	    {"qmp", no_argument, NULL, 'Q'},
 	    {"socket", required_argument, NULL, 'S'},
+	    {"delay", required_argument, NULL, 'd'},
+	    {"iterations", required_argument, NULL, 'n'},
+	    {"color", required_argument, NULL, 'C'},
+	    {"colour", required_argument, NULL, 'C'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct out_opts oo = {.alpha = 2.0 / 3.0};
@@ -112,8 +132,9 @@ int main(int argc, char **argv)
 	size_t len = 0;
 	bool live;
 	int c, r, ret = 1;
+	unsigned delay_ms = 1000, iterations = 0;
 
-	while ((c = getopt_long(argc, argv, "jaA:p:r:u:S:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jaA:p:r:u:S:d:n:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			oo.json = true;
@@ -151,6 +172,41 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			sock = optarg;
+			break;
+		case 'd': {
+			double d;
+
+			errno = 0;
+			d = strtod(optarg, &end);
+			if (errno || *end || !(d >= 0.1 && d <= 3600)) {
+				fprintf(stderr,
+					"sbcoctl: --delay: seconds in [0.1, 3600], got '%s'\n",
+					optarg);
+				return 2;
+			}
+			delay_ms = (unsigned)(d * 1000);
+			break;
+		}
+		case 'n': {
+			unsigned long n;
+
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno || *end || n == 0 || n > 1000000) {
+				fprintf(stderr, "sbcoctl: --iterations: a count >= 1, got '%s'\n",
+					optarg);
+				return 2;
+			}
+			iterations = (unsigned)n;
+			break;
+		}
+		case 'C':
+			if (view_set_colour(optarg) < 0) {
+				fprintf(stderr,
+					"sbcoctl: --color: auto, always or never, got '%s'\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			return usage(stdout);
@@ -199,6 +255,11 @@ int main(int argc, char **argv)
 		if (r == -EINVAL)
 			return usage(stderr);
 		ret = r < 0 ? 1 : 0;
+		goto out;
+	} else if (!strcmp(verb, "top")) {
+		if (optind != argc)
+			return usage(stderr);
+		ret = top_run(sock, delay_ms, iterations) < 0 ? 1 : 0;
 		goto out;
 	} else if (!strcmp(verb, "config")) {
 		struct sbco_config *cfg = NULL;

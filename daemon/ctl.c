@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "query.h"
 #include "sbcod.h"
 
 #define MAX_REQUEST 65536
@@ -56,143 +57,12 @@ static bool allowed(int fd)
 	return false;
 }
 
-static cJSON *error_reply(const char *msg)
+cJSON *error_reply(const char *msg)
 {
 	cJSON *r = cJSON_CreateObject();
 
 	cJSON_AddBoolToObject(r, "ok", false);
 	cJSON_AddStringToObject(r, "error", msg);
-	return r;
-}
-
-static cJSON *cmd_status(struct daemon *d)
-{
-	struct sbco_engine_stats st;
-	cJSON *r = cJSON_CreateObject();
-	char sum[256];
-
-	sbco_engine_get_stats(d->eng, &st);
-	sbco_engine_summary(d->eng, sum, sizeof(sum));
-	cJSON_AddBoolToObject(r, "ok", true);
-	cJSON_AddBoolToObject(r, "ready", d->ready);
-	cJSON_AddStringToObject(r, "summary", sum);
-	cJSON_AddStringToObject(r, "config", d->config_path);
-	cJSON_AddStringToObject(r, "mode", sbco_mode_name(d->cfg->mode));
-	cJSON_AddNumberToObject(r, "interval_ms", d->cfg->interval_ms);
-	cJSON_AddBoolToObject(r, "libvirt_connected", d->lv && sbco_libvirt_connected(d->lv));
-	cJSON_AddNumberToObject(r, "cycles", (double)st.cycles);
-	cJSON_AddNumberToObject(r, "failed_cycles_in_a_row", (double)d->cycles_bad);
-	cJSON_AddStringToObject(r, "last_error", d->last_error);
-	cJSON_AddNumberToObject(r, "reloads", (double)d->reloads);
-	cJSON_AddNumberToObject(r, "reload_errors", (double)d->reload_errors);
-	return r;
-}
-
-static cJSON *cmd_vms(struct daemon *d)
-{
-	const struct sbco_vm_policy *pol;
-	const struct sbco_vm_list *l = sbco_engine_vms(d->eng, &pol);
-	cJSON *r = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(r, "vms");
-	char aff[4096];
-
-	cJSON_AddBoolToObject(r, "ok", true);
-	for (size_t i = 0; i < l->nr; i++) {
-		const struct sbco_vm *vm = &l->vms[i];
-		cJSON *o = cJSON_CreateObject(), *vc = cJSON_AddArrayToObject(o, "vcpus");
-
-		cJSON_AddStringToObject(o, "name", vm->name);
-		cJSON_AddStringToObject(o, "uuid", vm->uuid);
-		cJSON_AddStringToObject(o, "backend",
-					vm->backend == SBCO_BACKEND_LIBVIRT ? "libvirt" : "proc");
-		cJSON_AddNumberToObject(o, "pid", vm->pid);
-		cJSON_AddStringToObject(o, "mode", sbco_mode_name(pol[i].mode));
-		cJSON_AddNumberToObject(o, "alpha", pol[i].alpha);
-		cJSON_AddBoolToObject(o, "pinned", vm->pinned);
-		for (size_t k = 0; k < vm->nr_vcpus; k++) {
-			cJSON *x = cJSON_CreateObject();
-
-			if (sbco_cpuset_format(&vm->vcpus[k].affinity, aff, sizeof(aff)) < 0)
-				aff[0] = '\0';
-			cJSON_AddNumberToObject(x, "index", vm->vcpus[k].index);
-			cJSON_AddNumberToObject(x, "tid", vm->vcpus[k].tid);
-			cJSON_AddStringToObject(x, "affinity", aff);
-			cJSON_AddItemToArray(vc, x);
-		}
-		cJSON_AddItemToArray(arr, o);
-	}
-	return r;
-}
-
-static cJSON *cmd_distance(struct daemon *d)
-{
-	const struct sbco_snapshot *s;
-	const struct sbco_ordinates *o;
-	const struct sbco_vm_set *set;
-	const struct sbco_vm_list *l = sbco_engine_vms(d->eng, NULL);
-	cJSON *r, *arr;
-
-	sbco_engine_last(d->eng, &s, &o, &set);
-	if (!set)
-		return error_reply("no good cycle yet");
-	r = cJSON_CreateObject();
-	cJSON_AddBoolToObject(r, "ok", true);
-	arr = cJSON_AddArrayToObject(r, "vms");
-	for (size_t i = 0; i < set->nr_vms; i++) {
-		const struct sbco_vm_stat *v = &set->vms[i];
-		const struct sbco_vm *vm = sbco_vm_list_find_pid(l, v->tgid);
-		cJSON *x = cJSON_CreateObject();
-
-		cJSON_AddStringToObject(x, "name", vm ? vm->name : v->name);
-		cJSON_AddNumberToObject(x, "tgid", v->tgid);
-		cJSON_AddNumberToObject(x, "nr_runnable", v->nr_runnable);
-		cJSON_AddBoolToObject(x, "stacked", v->stacked);
-		cJSON_AddNumberToObject(x, "distance", v->distance);
-		cJSON_AddNumberToObject(x, "distance_ns", (double)v->distance_ns);
-		cJSON_AddNumberToObject(x, "q_size", v->q_size);
-		cJSON_AddBoolToObject(x, "exceeds", v->exceeds);
-		cJSON_AddItemToArray(arr, x);
-	}
-	return r;
-}
-
-static cJSON *cmd_runqueue(struct daemon *d)
-{
-	const struct sbco_snapshot *s;
-	const struct sbco_ordinates *o;
-	const struct sbco_vm_set *set;
-	cJSON *r, *cpus;
-
-	sbco_engine_last(d->eng, &s, &o, &set);
-	if (!s)
-		return error_reply("no good cycle yet");
-	r = cJSON_CreateObject();
-	cJSON_AddBoolToObject(r, "ok", true);
-	cpus = cJSON_AddArrayToObject(r, "cpus");
-	for (size_t c = 0; c < s->nr_cpus; c++) {
-		const struct sbco_cpu *cpu = &s->cpus[c];
-		cJSON *x = cJSON_CreateObject(), *tasks;
-
-		cJSON_AddNumberToObject(x, "cpu", cpu->id);
-		cJSON_AddNumberToObject(x, "nr_runnable", o->cpu[c].nr_runnable);
-		tasks = cJSON_AddArrayToObject(x, "tasks");
-		/* in pick order: ordinates are 0..n-1, one pass per position keeps it simple */
-		for (uint32_t pos = 0; pos < o->cpu[c].nr_runnable; pos++)
-			for (uint32_t k = 0; k < cpu->nr_tasks; k++) {
-				const struct sbco_task *t = &s->tasks[cpu->first_task + k];
-				const struct sbco_ordinate *od = &o->task[cpu->first_task + k];
-				cJSON *y;
-
-				if (!od->runnable || (uint32_t)od->ordinate != pos)
-					continue;
-				y = cJSON_CreateObject();
-				cJSON_AddNumberToObject(y, "pid", t->pid);
-				cJSON_AddStringToObject(y, "comm", t->comm);
-				cJSON_AddNumberToObject(y, "ordinate", od->ordinate);
-				cJSON_AddNumberToObject(y, "wait_ns", (double)od->wait_ns);
-				cJSON_AddItemToArray(tasks, y);
-			}
-		cJSON_AddItemToArray(cpus, x);
-	}
 	return r;
 }
 
@@ -235,64 +105,6 @@ static cJSON *cmd_reload(struct daemon *d)
 	return cJSON_CreateObject();
 }
 
-/* Prometheus text exposition format, as one JSON string ("text"). */
-static cJSON *cmd_metrics(struct daemon *d)
-{
-	const struct sbco_snapshot *s;
-	const struct sbco_ordinates *o;
-	const struct sbco_vm_set *set;
-	struct sbco_engine_stats st;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	cJSON *r;
-
-	if (!f)
-		return error_reply("out of memory");
-	sbco_engine_get_stats(d->eng, &st);
-	sbco_engine_last(d->eng, &s, &o, &set);
-	fprintf(f,
-		"# HELP sbco_cycles_total Policy cycles run.\n# TYPE sbco_cycles_total counter\n"
-		"sbco_cycles_total %lu\n",
-		(unsigned long)st.cycles);
-	fprintf(f,
-		"# HELP sbco_vm_samples_total VM samples with two or more runnable vCPUs.\n"
-		"# TYPE sbco_vm_samples_total counter\nsbco_vm_samples_total %lu\n",
-		(unsigned long)st.vm_samples);
-	fprintf(f,
-		"# HELP sbco_stacked_samples_total Samples with two runnable siblings on one "
-		"queue.\n# TYPE sbco_stacked_samples_total counter\n"
-		"sbco_stacked_samples_total %lu\n",
-		(unsigned long)st.stacked);
-	fprintf(f,
-		"# HELP sbco_threshold_exceeded_samples_total Samples with distance >= alpha * "
-		"Q across queues.\n# TYPE sbco_threshold_exceeded_samples_total counter\n"
-		"sbco_threshold_exceeded_samples_total %lu\n",
-		(unsigned long)st.exceeded);
-	fprintf(f,
-		"# HELP sbco_actions_total Balancing actions applied.\n"
-		"# TYPE sbco_actions_total counter\nsbco_actions_total %lu\n"
-		"# HELP sbco_action_errors_total Actions refused by the kernel.\n"
-		"# TYPE sbco_action_errors_total counter\nsbco_action_errors_total %lu\n",
-		(unsigned long)st.actions, (unsigned long)st.action_errors);
-	fprintf(f, "# HELP sbco_vm_distance Scheduling distance of a VM at the last cycle.\n"
-		   "# TYPE sbco_vm_distance gauge\n");
-	for (size_t i = 0; set && i < set->nr_vms; i++) {
-		fputs("sbco_vm_distance{vm=\"", f);
-		for (const char *c = set->vms[i].name; *c; c++) /* label value escaping */
-			fprintf(f, "%s",
-				*c == '"'    ? "\\\""
-				: *c == '\\' ? "\\\\"
-					     : (char[]){*c, 0});
-		fprintf(f, "\"} %d\n", set->vms[i].distance);
-	}
-	fclose(f);
-	r = cJSON_CreateObject();
-	cJSON_AddStringToObject(r, "text", buf ? buf : "");
-	free(buf);
-	return r;
-}
-
 static cJSON *dispatch(struct daemon *d, const char *text)
 {
 	cJSON *req = cJSON_Parse(text), *reply;
@@ -306,19 +118,19 @@ static cJSON *dispatch(struct daemon *d, const char *text)
 	if (!cJSON_IsString(cmd))
 		reply = error_reply("request lacks \"cmd\"");
 	else if (!strcmp(cmd->valuestring, "status"))
-		reply = cmd_status(d);
+		reply = query_status(d, req);
 	else if (!strcmp(cmd->valuestring, "vms"))
-		reply = cmd_vms(d);
+		reply = query_vms(d, req);
 	else if (!strcmp(cmd->valuestring, "distance"))
-		reply = cmd_distance(d);
+		reply = query_distance(d, req);
 	else if (!strcmp(cmd->valuestring, "runqueue"))
-		reply = cmd_runqueue(d);
+		reply = query_runqueue(d, req);
 	else if (!strcmp(cmd->valuestring, "set-mode"))
 		reply = cmd_set_mode(d, req);
 	else if (!strcmp(cmd->valuestring, "reload"))
 		reply = cmd_reload(d);
 	else if (!strcmp(cmd->valuestring, "metrics"))
-		reply = cmd_metrics(d);
+		reply = query_metrics(d, req);
 	else
 		reply = error_reply("unknown cmd (status, vms, distance, runqueue, set-mode, "
 				    "reload, metrics)");

@@ -140,7 +140,12 @@ static int one_cycle(struct daemon *d)
 	size_t len;
 	int fd, r;
 
-	fd = sbco_dump_open_live(d->root, NULL);
+	uint64_t t0 = now_ns(), t1;
+	const char *path = NULL;
+
+	fd = sbco_dump_open_live(d->root, &path);
+	if (path)
+		d->dump_path = path;
 	if (fd < 0) {
 		snprintf(d->last_error, sizeof(d->last_error),
 			 "no scheduler dump (%s): mount -t debugfs none /sys/kernel/debug",
@@ -151,8 +156,20 @@ static int one_cycle(struct daemon *d)
 	close(fd);
 	if (r < 0)
 		return r;
-	r = sbco_engine_cycle(d->eng, buf, len, now_ns(), err, sizeof(err));
+	t1 = now_ns();
+	r = sbco_engine_cycle(d->eng, buf, len, t1, err, sizeof(err));
 	free(buf);
+	if (r >= 0) { /* what a cycle costs: reading the dump, then parsing and policy */
+		struct cycle_cost *c = &d->cost;
+		uint64_t t2 = now_ns();
+
+		c->read_ns = t1 - t0;
+		c->cycle_ns = t2 - t1;
+		c->dump_bytes = len;
+		c->max_ns = c->max_ns > t2 - t0 ? c->max_ns : t2 - t0;
+		c->sum_ns += t2 - t0;
+		c->n++;
+	}
 	if (r == -EBADMSG)
 		snprintf(d->last_error, sizeof(d->last_error), "dump rejected: %s", err);
 	return r;

@@ -17,6 +17,12 @@ struct override {
 	enum sbco_mode mode;
 };
 
+struct cycle_cost {
+	uint64_t read_ns, cycle_ns; /* the last good cycle: reading the dump, the rest */
+	uint64_t max_ns, sum_ns, n; /* whole cycles since start */
+	size_t dump_bytes;
+};
+
 struct daemon {
 	sd_event *ev;
 	sd_event_source *timer;
@@ -35,6 +41,8 @@ struct daemon {
 	unsigned nr_conns;	 /* control connections being served */
 	uint64_t warn_window_ns; /* rate limit of refused-change warnings (vmlog.c) */
 	unsigned warns;
+	struct cycle_cost cost;
+	const char *dump_path; /* where the last dump came from (static string) */
 };
 
 /* Re-read the config; on errors log them and keep the running one. Returns 0 or -EINVAL,

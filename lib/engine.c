@@ -36,7 +36,54 @@ struct sbco_engine {
 	enum sbco_lever lever; /* the lever of the last cycle, SBCO_LEVER_AUTO if none */
 	sbco_event_fn observer;
 	void *observer_ud;
+	struct vm_counter {
+		int32_t pid;
+		struct sbco_vm_counts c;
+	} * counters; /* per VM (by VMM pid), for the VMs in e->vms */
+	size_t nr_counters, cap_counters;
 };
+
+static bool own_cgroups(const struct sbco_engine *e);
+
+static struct sbco_vm_counts *counter_of(struct sbco_engine *e, int32_t pid)
+{
+	for (size_t i = 0; i < e->nr_counters; i++)
+		if (e->counters[i].pid == pid)
+			return &e->counters[i].c;
+	if (e->nr_counters == e->cap_counters) {
+		size_t cap = e->cap_counters ? 2 * e->cap_counters : 16;
+		struct vm_counter *n = realloc(e->counters, cap * sizeof(*n));
+
+		if (!n)
+			return NULL;
+		e->counters = n;
+		e->cap_counters = cap;
+	}
+	e->counters[e->nr_counters] = (struct vm_counter){.pid = pid};
+	return &e->counters[e->nr_counters++].c;
+}
+
+/* Keep the counters of VMs still in the set only. */
+static void prune_counters(struct sbco_engine *e)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < e->nr_counters; i++)
+		if (sbco_vm_list_find_pid(e->vms, e->counters[i].pid))
+			e->counters[k++] = e->counters[i];
+	e->nr_counters = k;
+}
+
+int sbco_engine_vm_counts(const struct sbco_engine *e, int32_t pid, struct sbco_vm_counts *ret)
+{
+	for (size_t i = 0; i < e->nr_counters; i++)
+		if (e->counters[i].pid == pid) {
+			*ret = e->counters[i].c;
+			return 0;
+		}
+	*ret = (struct sbco_vm_counts){0};
+	return -ENOENT;
+}
 
 void sbco_engine_set_observer(struct sbco_engine *e, sbco_event_fn fn, void *userdata)
 {
@@ -47,6 +94,14 @@ void sbco_engine_set_observer(struct sbco_engine *e, sbco_event_fn fn, void *use
 const struct sbco_ledger *sbco_engine_ledger(const struct sbco_engine *e)
 {
 	return &e->ledger;
+}
+
+bool sbco_engine_lever_works(const struct sbco_engine *e, enum sbco_lever lever)
+{
+	const struct sbco_snapshot *s = e->last_snap;
+
+	return sbco_lever_pick(&lever, 1, s ? s->kernel_major : 0, s ? s->kernel_minor : 0,
+			       own_cgroups(e)) >= 0;
 }
 
 enum sbco_lever sbco_engine_lever(const struct sbco_engine *e)
@@ -123,6 +178,7 @@ struct sbco_engine *sbco_engine_free(struct sbco_engine *e)
 	sbco_vm_set_free(e->last_set);
 	sbco_vm_list_free(e->vms);
 	free(e->pol);
+	free(e->counters);
 	free(e->root);
 	free(e);
 	return NULL;
@@ -193,6 +249,7 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 	free(e->pol);
 	e->vms = copy;
 	e->pol = pc;
+	prune_counters(e);
 	for (size_t i = 0; i < n; i++) {
 		const struct sbco_vcpu *v = &copy->vms[pl[i].vm].vcpus[pl[i].vcpu];
 
@@ -287,10 +344,20 @@ static void count(struct sbco_engine *e, const struct sbco_vm_set *set, enum sbc
 			e->worst_distance = s->distance;
 			snprintf(e->worst_vm, sizeof(e->worst_vm), "%s", vm->name);
 		}
-		e->st.vm_samples++;
-		e->st.stacked += s->stacked;
-		e->st.exceeded += s->nr_queues >= 2 && s->distance >= alpha[i] * s->q_size;
-		e->st.exceeded_any += s->distance >= alpha[i] * s->q_size;
+		{
+			bool over = s->nr_queues >= 2 && s->distance >= alpha[i] * s->q_size;
+			struct sbco_vm_counts *c = counter_of(e, vm->pid);
+
+			e->st.vm_samples++;
+			e->st.stacked += s->stacked;
+			e->st.exceeded += over;
+			e->st.exceeded_any += s->distance >= alpha[i] * s->q_size;
+			if (c) {
+				c->samples++;
+				c->stacked += s->stacked;
+				c->exceeded += over;
+			}
+		}
 	}
 }
 
@@ -313,6 +380,12 @@ static void apply(struct sbco_engine *e, const struct sbco_snapshot *s, const st
 					       .tid = a[i].tid,
 					       .action = &a[i],
 					       .err = r});
+		if (r == 0 && v) {
+			struct sbco_vm_counts *c = counter_of(e, e->vms->vms[vm].pid);
+
+			if (c)
+				c->nudges++;
+		}
 		if (r == 0)
 			e->st.actions++;
 		else if (r == -ESRCH)

@@ -465,6 +465,13 @@ const char *sbco_libvirt_last_error(const struct sbco_libvirt *lv);
 int sbco_libvirt_pin_vcpu(void *lv, const char *uuid, int32_t index,
 			  const struct sbco_cpuset *cpus);
 
+/* ---------------------------------------------------------------- kernel patch */
+
+#define SBCO_KPATCH_VERSION_PATH "/proc/sbco/version"
+/* Is the sbco kernel patch running below root? 0 with its version line in ver, -ENOENT
+ * when absent, -errno otherwise. */
+int sbco_kpatch_detect(const char *root, char *ver, size_t len);
+
 /* ---------------------------------------------------------------- topology */
 
 struct sbco_cpu_topo {
@@ -737,6 +744,18 @@ void sbco_engine_set_observer(struct sbco_engine *e, sbco_event_fn fn, void *use
 /* The lending ledger: nudges in force, their originals and debts (valid until the next
  * cycle or restore). */
 const struct sbco_ledger *sbco_engine_ledger(const struct sbco_engine *e);
+/* Per-VM counts since the VM appeared (cumulative; rates come from differences). */
+struct sbco_vm_counts {
+	uint64_t samples;  /* cycles with >= 2 runnable vCPUs */
+	uint64_t stacked;  /* of those: two runnable siblings on one queue */
+	uint64_t exceeded; /* of those: distance >= alpha x Q across queues */
+	uint64_t nudges;   /* balancing actions applied to its vCPUs */
+};
+/* The counts of the VM whose VMM has this pid: 0, or -ENOENT (zeros) when unknown. */
+int sbco_engine_vm_counts(const struct sbco_engine *e, int32_t pid, struct sbco_vm_counts *ret);
+/* Can this lever work with the last cycle's kernel and the VMs in force? (slice: Linux >=
+ * 6.12; weight: every sbco vCPU in a cgroup of its own; nice: always.) */
+bool sbco_engine_lever_works(const struct sbco_engine *e, enum sbco_lever lever);
 /* The lever the last cycle used (SBCO_LEVER_AUTO: none works, measuring only). */
 enum sbco_lever sbco_engine_lever(const struct sbco_engine *e);
 /* Undo every change (affinity, slice, nice, weight). */

@@ -7,42 +7,10 @@
 set -u
 B=${1:-build}
 . "$(dirname "$0")/../lib/debugfs.sh"
-W=$(mktemp -d /tmp/sbcod-test.XXXXXX)
-PIDS=""
-cleanup() {
-	for p in $PIDS; do kill "$p" 2> /dev/null; done
-	sleep 0.3
-	for p in $PIDS; do kill -9 "$p" 2> /dev/null; done
-	wait 2> /dev/null
-	rm -rf "$W"
-	debugfs_cleanup
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$W/log" ] && tail -20 "$W/log"; exit 1; }
-aff() { sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$1/status"; }
-vcpu_tids() { for t in /proc/"$1"/task/*; do grep -q '^CPU ' "$t/comm" && echo "${t##*/}"; done; }
-
-for n in dA dB; do
-	"$B/tests/fakevm" -name "guest=$n" -smp 2 -mode lock -time 120 > /dev/null 2>&1 &
-	PIDS="$PIDS $!"
-done
-sleep 0.3
-ALL=$(aff "$(echo $PIDS | cut -d' ' -f1)")
+. "$(dirname "$0")/../lib/sbcod.sh"
 cat > "$W/sbco.json" << JSON
 {"libvirt_uri": null, "mode": "bal", "interval_ms": 100}
 JSON
-CTL="$B/sbcoctl --socket $W/sock request"
-start_sbcod() { # $1 = config
-	"$B/tests/notify_listen" "$W/notify" 20 > "$W/notify.log" &
-	NL=$!
-	sleep 0.2
-	# sbcod itself, not under timeout(1): kill -9 must hit the daemon; cleanup ends it
-	NOTIFY_SOCKET="$W/notify" "$B/sbcod" -c "$1" --state "$W/state.json" \
-		--socket "$W/sock" > "$W/log" 2>&1 &
-	SBCOD=$!
-	PIDS="$PIDS $SBCOD"
-	wait "$NL" || fail "no READY=1 on NOTIFY_SOCKET within 20 s"
-}
 start_sbcod "$W/sbco.json"
 echo "ok: READY=1 ($(grep -c . "$W/notify.log") notify message(s))"
 for p in $(echo $PIDS | cut -d' ' -f1-2); do
