@@ -4,11 +4,12 @@ _sbcoctl() {
 	local cur prev verbs opts
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
-	verbs="analyze snapshot vms status distance runqueue daemon-vms metrics reload set-mode request config"
-	opts="--json --all --alpha --pattern --root --uri --no-libvirt --qmp --socket --help"
+	verbs="analyze snapshot vms status distance runqueue top daemon-vms metrics reload set-mode request config"
+	opts="--json --all --alpha --pattern --root --uri --no-libvirt --qmp --socket --delay --iterations --color --help"
 	case "$prev" in
 	analyze | --root) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-	set-mode)
+	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;
+	set-mode | distance)
 		COMPREPLY=($(compgen -W "$(sbcoctl vms --json 2> /dev/null |
 			sed -n 's/^[[:space:]]*"name":[[:space:]]*"\(.*\)",$/\1/p')" -- "$cur"))
 		return ;;

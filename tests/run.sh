@@ -78,6 +78,7 @@ else
 valgrind: SKIP: valgrind not installed"
 fi
 suite format-check make --no-print-directory format-check
+suite golden-analyze sh tests/golden/check.sh "$B"
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	suite "$(basename "$t" .sh)" sh "$t" "$B"

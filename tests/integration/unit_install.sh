@@ -30,7 +30,19 @@ got=$(bash -c '. cli/sbcoctl.bash; COMP_WORDS=(sbcoctl sta); COMP_CWORD=1; _sbco
 [ "$got" = status ] || { echo "FAIL: completion of 'sta' gave '$got'"; exit 1; }
 got=$(bash -c '. cli/sbcoctl.bash; COMP_WORDS=(sbcoctl set-mode vm1 s); COMP_CWORD=3; _sbcoctl; echo "${COMPREPLY[*]}"')
 [ "$got" = sbco ] || { echo "FAIL: completion of a mode gave '$got'"; exit 1; }
+got=$(bash -c '. cli/sbcoctl.bash; COMP_WORDS=(sbcoctl --color al); COMP_CWORD=2; _sbcoctl; echo "${COMPREPLY[*]}"')
+[ "$got" = always ] || { echo "FAIL: completion of --color gave '$got'"; exit 1; }
 echo "ok: bash completion"
+# the installed man pages render without warnings and document every verb
+for m in man8/sbcod.8 man8/sbcoctl.8 man5/sbco.json.5; do
+	out=$(MANWIDTH=80 man -l "$W/usr/share/man/$m" 2>&1 > /dev/null) || { echo "FAIL: man -l $m"; exit 1; }
+	[ -z "$out" ] || { echo "FAIL: man -l $m warned: $out"; exit 1; }
+done
+for v in analyze snapshot vms status distance runqueue top daemon-vms metrics reload set-mode request; do
+	MANWIDTH=80 man -l "$W/usr/share/man/man8/sbcoctl.8" 2> /dev/null | grep -Eq "^       ([a-z-]+, )*$v( |,|$)" ||
+		{ echo "FAIL: sbcoctl(8) does not document '$v'"; exit 1; }
+done
+echo "ok: man pages render (man -l) and sbcoctl(8) documents every verb"
 make --no-print-directory -s uninstall BUILD="$B" DESTDIR="$W" PREFIX=/usr > /dev/null 2>&1
 [ ! -e "$W/usr/sbin/sbcod" ] && [ -e "$W/etc/sbco/sbco.json" ] ||
 	{ echo "FAIL: uninstall"; exit 1; }
