@@ -36,12 +36,13 @@ static void check_snapshot(const struct sbco_snapshot *s)
 
 static void check_ordinates(const struct sbco_snapshot *s, const struct sbco_ordinates *o)
 {
+	check(o->nr_tasks == s->nr_tasks && o->nr_cpus == s->nr_cpus);
 	for (size_t c = 0; c < s->nr_cpus; c++) {
 		const struct sbco_cpu *cpu = &s->cpus[c];
 		uint32_t n = o->cpu[c].nr_runnable;
 		unsigned char *seen = calloc(n + 1, 1);
 
-		check(seen != NULL);
+		check(seen != NULL && n <= cpu->nr_tasks);
 		for (uint32_t k = 0; k < cpu->nr_tasks; k++) {
 			const struct sbco_ordinate *od = &o->task[cpu->first_task + k];
 
