@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "output.h"
+#include "sbco_json.h"
 
 static const char *layout_name(enum sbco_dump_layout l)
 {
@@ -156,15 +157,8 @@ static cJSON *vm_json(const struct sbco_snapshot *s, const struct sbco_ordinates
 	cJSON *j = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(j, "vcpus");
 
 	cJSON_AddStringToObject(j, "name", v->name);
-	cJSON_AddNumberToObject(j, "tgid", v->tgid);
 	cJSON_AddStringToObject(j, "group", v->group);
-	cJSON_AddNumberToObject(j, "nr_runnable", v->nr_runnable);
-	cJSON_AddBoolToObject(j, "stacked", v->stacked);
-	cJSON_AddNumberToObject(j, "distance", v->distance);
-	cJSON_AddNumberToObject(j, "distance_ns", (double)v->distance_ns);
-	cJSON_AddNumberToObject(j, "q_size", v->q_size);
-	cJSON_AddNumberToObject(j, "threshold", vms->alpha * v->q_size);
-	cJSON_AddBoolToObject(j, "exceeds", v->exceeds);
+	sbco_json_vm_stat(j, v, vms->alpha);
 	for (size_t i = 0; i < v->nr_vcpus; i++) {
 		const struct sbco_vm_vcpu *vc = &v->vcpus[i];
 		cJSON *x = cJSON_CreateObject();

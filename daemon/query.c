@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "query.h"
+#include "sbco_json.h"
 
 static const struct sbco_vm *vm_of_tid(const struct sbco_vm_list *l, int32_t tid, size_t *ret_i)
 {
@@ -209,14 +210,7 @@ cJSON *query_distance(struct daemon *d, const cJSON *req)
 		cJSON_AddStringToObject(x, "uuid", vm ? vm->uuid : "");
 		cJSON_AddStringToObject(x, "mode",
 					vm ? sbco_mode_name(pol[vm - l->vms].mode) : "unmanaged");
-		cJSON_AddNumberToObject(x, "tgid", v->tgid);
-		cJSON_AddNumberToObject(x, "nr_runnable", v->nr_runnable);
-		cJSON_AddBoolToObject(x, "stacked", v->stacked);
-		cJSON_AddNumberToObject(x, "distance", v->distance);
-		cJSON_AddNumberToObject(x, "distance_ns", (double)v->distance_ns);
-		cJSON_AddNumberToObject(x, "q_size", v->q_size);
-		cJSON_AddNumberToObject(x, "threshold", alpha * v->q_size);
-		cJSON_AddBoolToObject(x, "exceeds", v->exceeds);
+		sbco_json_vm_stat(x, v, alpha);
 		sbco_engine_vm_counts(d->eng, v->tgid, &cnt);
 		c = cJSON_AddObjectToObject(x, "counts");
 		cJSON_AddNumberToObject(c, "samples", (double)cnt.samples);

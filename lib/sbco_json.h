@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * JSON forms of libsbco's results shared by sbcoctl and sbcod (cJSON).
+ */
+#ifndef SBCO_JSON_H
+#define SBCO_JSON_H
+
+#include <cjson/cJSON.h>
+
+#include "sbco.h"
+
+/* Add a VM's distance metrics to object j: tgid, nr_runnable, stacked, distance,
+ * distance_ns, q_size, threshold (alpha x Q) and exceeds. */
+void sbco_json_vm_stat(cJSON *j, const struct sbco_vm_stat *v, double alpha);
+
+#endif
