@@ -50,7 +50,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 .SECONDARY:
 
 .PHONY: demo all deps check check-build asan run bench fuzz fuzz-short install uninstall clean \
-	format format-check man
+	format format-check man kernel kernel-check
 
 all: $(BUILD)/libsbco.a $(BUILD)/sbcoctl $(BUILD)/sbcod $(HELPER_BINS)
 
@@ -114,6 +114,14 @@ fuzz: $(FUZZ_BINS)
 		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/corpus/$$n tests/fuzz/corpus/$$n \
 		|| exit 1; done
 
+# The sbco kernel patch (kernel/): build the test kernel, or build, boot and test it under
+# QEMU TCG (also part of `make check`, as the suite kernel-check).
+kernel:
+	$(Q)sh kernel/build.sh $(BUILD)/kernel
+
+kernel-check: deps all
+	$(Q)sh kernel/check.sh $(BUILD)
+
 bench: all
 	$(Q)$(MAKE) --no-print-directory -f bench/bench.mk BUILD=$(BUILD) bench
 
@@ -174,4 +182,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -path $(BUILD)/kernel -prune -o -name '*.d' -type f -print 2>/dev/null)

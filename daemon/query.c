@@ -32,8 +32,8 @@ static const char *vm_filter(const cJSON *req)
 
 static cJSON *kernel_info(struct daemon *d)
 {
-	static const enum sbco_lever levers[] = {SBCO_LEVER_SLICE, SBCO_LEVER_WEIGHT,
-						 SBCO_LEVER_NICE};
+	static const enum sbco_lever levers[] = {SBCO_LEVER_KERNEL, SBCO_LEVER_SLICE,
+						 SBCO_LEVER_WEIGHT, SBCO_LEVER_NICE};
 	const struct sbco_snapshot *s;
 	const struct sbco_ordinates *o;
 	const struct sbco_vm_set *set;

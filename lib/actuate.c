@@ -36,6 +36,13 @@ struct sbco_actuator {
 	char *state_path;
 	struct record *r;
 	size_t n, cap;
+	/* kernel-lever loans outstanding, netted per pair: a has lent ns to b. Not in the
+	 * state file: a loan is a one-off vruntime move, not a setting a crash leaves behind. */
+	struct loan {
+		int32_t a, b;
+		int64_t ns;
+	} * loans;
+	size_t nr_loans, cap_loans;
 };
 
 int sbco_actuator_new(const struct sbco_host_ops *ops, void *ud, struct sbco_actuator **ret)
@@ -57,6 +64,7 @@ struct sbco_actuator *sbco_actuator_free(struct sbco_actuator *a)
 	for (size_t i = 0; i < a->n; i++)
 		free(a->r[i].cgroup);
 	free(a->r);
+	free(a->loans);
 	free(a->state_path);
 	free(a);
 	return NULL;
@@ -281,6 +289,39 @@ int sbco_actuator_set_affinity(struct sbco_actuator *a, int32_t tid, const struc
 	return sbco_actuator_set_vcpu_affinity(a, tid, NULL, -1, c);
 }
 
+/* Book a loan of ns from a to b, netted against one from b to a. */
+static int book_loan(struct sbco_actuator *a, int32_t from, int32_t to, int64_t ns)
+{
+	for (size_t i = 0; i < a->nr_loans; i++) {
+		struct loan *l = &a->loans[i];
+
+		if (l->a == from && l->b == to) {
+			l->ns += ns;
+			return 0;
+		}
+		if (l->a == to && l->b == from) {
+			l->ns -= ns;
+			return 0;
+		}
+	}
+	if (sbco_grow((void **)&a->loans, &a->cap_loans, a->nr_loans + 1, sizeof(*a->loans)) < 0)
+		return -ENOMEM;
+	a->loans[a->nr_loans++] = (struct loan){from, to, ns};
+	return 0;
+}
+
+static int apply_loan(struct sbco_actuator *a, const struct sbco_action *act)
+{
+	int r;
+
+	if (!a->ops->lend || act->value <= 0 || act->peer <= 0)
+		return -EINVAL;
+	r = a->ops->lend(a->ud, act->tid, act->peer, act->value);
+	if (r < 0)
+		return r;
+	return book_loan(a, act->tid, act->peer, act->value);
+}
+
 int sbco_actuator_apply(struct sbco_actuator *a, const struct sbco_action *act, const char *cgroup,
 			int64_t original_slice_ns)
 {
@@ -291,6 +332,8 @@ int sbco_actuator_apply(struct sbco_actuator *a, const struct sbco_action *act, 
 	int64_t orig = original_slice_ns;
 	int r = 0;
 
+	if (act->lever == SBCO_LEVER_KERNEL)
+		return apply_loan(a, act);
 	if (k == K_WEIGHT && (!cgroup || !*cgroup || !strcmp(cgroup, "/")))
 		return -EINVAL; /* no own cgroup: never reweight a shared one */
 	rec = find(a, k, act->tid, cgroup);
@@ -344,6 +387,15 @@ void sbco_actuator_restore_all(struct sbco_actuator *a, struct sbco_restore_stat
 		free(rec->cgroup);
 	}
 	a->n = 0;
+	for (size_t i = 0; i < a->nr_loans; i++) { /* every loan paid back */
+		const struct loan *l = &a->loans[i];
+
+		if (l->ns == 0)
+			continue;
+		tally(&st, l->ns > 0 ? a->ops->lend(a->ud, l->b, l->a, l->ns)
+				     : a->ops->lend(a->ud, l->a, l->b, -l->ns));
+	}
+	a->nr_loans = 0;
 	if (a->state_path)
 		unlink(a->state_path);
 	if (ret)

@@ -58,7 +58,7 @@ static void errf(struct errs *e, const char *fmt, ...)
 }
 
 static const char *const mode_names[] = {"off", "bal", "sbco"};
-static const char *const lever_names[] = {"slice", "weight", "nice", "auto"};
+static const char *const lever_names[] = {"slice", "weight", "nice", "auto", "kernel"};
 
 const char *sbco_mode_name(enum sbco_mode m)
 {
@@ -67,7 +67,7 @@ const char *sbco_mode_name(enum sbco_mode m)
 
 const char *sbco_lever_name(enum sbco_lever l)
 {
-	return (unsigned)l < 4 ? lever_names[l] : "?";
+	return (unsigned)l < 5 ? lever_names[l] : "?";
 }
 
 static bool parse_mode(const cJSON *v, const char *path, struct errs *e, enum sbco_mode *ret)
@@ -131,18 +131,20 @@ static void parse_levers(const cJSON *v, struct errs *e, struct sbco_config *c)
 	size_t n = 0;
 
 	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) == 0) {
-		errf(e, "levers: expected a non-empty array of \"slice\"|\"weight\"|\"nice\"");
+		errf(e, "levers: expected a non-empty array of "
+			"\"kernel\"|\"slice\"|\"weight\"|\"nice\"");
 		return;
 	}
 	cJSON_ArrayForEach(it, v)
 	{
 		int k = -1;
 
-		for (int i = 0; cJSON_IsString(it) && i < 3; i++)
-			if (!strcmp(it->valuestring, lever_names[i]))
+		for (int i = 0; cJSON_IsString(it) && i < 5; i++)
+			if (i != SBCO_LEVER_AUTO && !strcmp(it->valuestring, lever_names[i]))
 				k = i;
 		if (k < 0) {
-			errf(e, "levers[%zu]: expected \"slice\"|\"weight\"|\"nice\"", n);
+			errf(e, "levers[%zu]: expected \"kernel\"|\"slice\"|\"weight\"|\"nice\"",
+			     n);
 		} else {
 			for (size_t j = 0; j < c->nr_levers; j++)
 				if (c->levers[j] == (enum sbco_lever)k)
@@ -371,10 +373,11 @@ static struct sbco_config *defaults(void)
 	 * second (DESIGN.md): four looks per drift period. */
 	c->interval_ms = 250;
 	c->alpha = 2.0 / 3;
-	c->levers[0] = SBCO_LEVER_SLICE;
-	c->levers[1] = SBCO_LEVER_WEIGHT;
-	c->levers[2] = SBCO_LEVER_NICE;
-	c->nr_levers = 3;
+	c->levers[0] = SBCO_LEVER_KERNEL;
+	c->levers[1] = SBCO_LEVER_SLICE;
+	c->levers[2] = SBCO_LEVER_WEIGHT;
+	c->levers[3] = SBCO_LEVER_NICE;
+	c->nr_levers = 4;
 	c->libvirt_uri = strdup("qemu:///system");
 	sbco_balance_cfg_default(&c->balance);
 	if (!c->libvirt_uri || sbco_patterns_default(&c->patterns) < 0)
@@ -515,18 +518,22 @@ void sbco_config_policy(const struct sbco_config *c, const struct sbco_vm *vm,
 }
 
 int sbco_lever_pick(const enum sbco_lever *allowed, size_t n, int major, int minor,
-		    bool own_cgroups)
+		    bool own_cgroups, bool kpatch)
 {
 	for (size_t i = 0; i < n; i++) {
 		enum sbco_lever l = allowed[i];
 
-		if (l == SBCO_LEVER_SLICE && sbco_lever_resolve(SBCO_LEVER_AUTO, major, minor,
-								own_cgroups) != SBCO_LEVER_SLICE)
+		if (l == SBCO_LEVER_KERNEL && !kpatch)
+			continue;
+		if (l == SBCO_LEVER_SLICE &&
+		    sbco_lever_resolve(SBCO_LEVER_AUTO, major, minor, own_cgroups, false) !=
+			SBCO_LEVER_SLICE)
 			continue;
 		if (l == SBCO_LEVER_WEIGHT && !own_cgroups)
 			continue;
-		return (int)(l == SBCO_LEVER_AUTO ? sbco_lever_resolve(l, major, minor, own_cgroups)
-						  : l);
+		return (int)(l == SBCO_LEVER_AUTO
+				 ? sbco_lever_resolve(l, major, minor, own_cgroups, kpatch)
+				 : l);
 	}
 	return -ENOENT;
 }

@@ -262,7 +262,7 @@ int dump_row_parse(struct dump_table *t, char *l, struct sbco_task *r)
 	int64_t x;
 	bool eevdf;
 
-	*r = (struct sbco_task){.group_path = "", .node = -1, .numa_group = -1};
+	*r = (struct sbco_task){.group_path = "", .node = -1, .numa_group = -1, .exact_ord = -1};
 	e = find_comm_end(t, l, len);
 	if (e < 0)
 		return -ENOENT;
@@ -272,6 +272,17 @@ int dump_row_parse(struct dump_table *t, char *l, struct sbco_task *r)
 	n = tokenize(l + e + 1, tok, MAX_TOK, &end);
 	if (n < 2 || tok[0].kind != 'i')
 		return -ENOENT; /* no PID after the comm field: not a row */
+	/* the sbco kernel patch appends "ord=N", the task's exact ordinate */
+	if (end && n > 2 && tok[n - 1].n > 4 && !memcmp(tok[n - 1].s, "ord=", 4)) {
+		struct tok o = {tok[n - 1].s + 4, tok[n - 1].n - 4, 0};
+
+		o.kind = classify(o.s, o.n);
+		if ((ret = tok_i64(&o, -1, INT32_MAX, &x)) < 0)
+			return ret;
+		r->exact_ord = (int32_t)x;
+		r->have |= SBCO_HAVE_EXACT_ORD;
+		end = tok[--n].s;
+	}
 	l[e] = '\0';
 	r->comm = l + e - 15;
 	while (*r->comm == ' ')

@@ -34,6 +34,7 @@ struct sbco_engine {
 	int32_t worst_distance; /* of the last cycle */
 	char worst_vm[64];
 	enum sbco_lever lever; /* the lever of the last cycle, SBCO_LEVER_AUTO if none */
+	bool kpatch;	       /* the sbco kernel patch runs (/proc/sbco/version) */
 	sbco_event_fn observer;
 	void *observer_ud;
 	struct vm_counter {
@@ -101,7 +102,7 @@ bool sbco_engine_lever_works(const struct sbco_engine *e, enum sbco_lever lever)
 	const struct sbco_snapshot *s = e->last_snap;
 
 	return sbco_lever_pick(&lever, 1, s ? s->kernel_major : 0, s ? s->kernel_minor : 0,
-			       own_cgroups(e)) >= 0;
+			       own_cgroups(e), e->kpatch) >= 0;
 }
 
 enum sbco_lever sbco_engine_lever(const struct sbco_engine *e)
@@ -158,6 +159,11 @@ int sbco_engine_new(const struct sbco_host_ops *ops, void *ud, const char *root,
 		e->have_hk = true;
 	}
 	e->lever = SBCO_LEVER_AUTO;
+	{
+		char ver[64];
+
+		e->kpatch = sbco_kpatch_detect(e->root ? e->root : "/", ver, sizeof(ver)) == 0;
+	}
 	e->vms = calloc(1, sizeof(*e->vms));
 	if (!e->root || !e->vms || sbco_actuator_new(ops, ud, &e->act) < 0) {
 		sbco_engine_free(e);
@@ -428,7 +434,7 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 	bal = e->bal;
 	if (e->nr_levers) {
 		r = sbco_lever_pick(e->levers, e->nr_levers, s->kernel_major, s->kernel_minor,
-				    own_cgroups(e));
+				    own_cgroups(e), e->kpatch);
 		if (r < 0) { /* no allowed lever works here: measure only */
 			e->lever = SBCO_LEVER_AUTO;
 			r = 0;
@@ -436,8 +442,8 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 		}
 		bal.lever = (enum sbco_lever)r;
 	} else {
-		bal.lever =
-		    sbco_lever_resolve(bal.lever, s->kernel_major, s->kernel_minor, own_cgroups(e));
+		bal.lever = sbco_lever_resolve(bal.lever, s->kernel_major, s->kernel_minor,
+					       own_cgroups(e), e->kpatch);
 	}
 	e->lever = bal.lever;
 	r = sbco_policy_balance(s, set, mode, alpha, &bal, original,

@@ -5,6 +5,7 @@
  * libcgroup. On a fake root (tests) weights are files under root/sys/fs/cgroup.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <libcgroup.h>
 #include <pthread.h>
 #include <sched.h>
@@ -177,6 +178,25 @@ static int set_weight(void *ud, const char *cgroup, int64_t weight)
 			     : file_value(ud, cgroup, true, &weight);
 }
 
+/* The kernel patch's /proc/sbco/lend: "A B NS". */
+static int lend(void *ud, int32_t a, int32_t b, int64_t ns)
+{
+	const char *root = ud;
+	char path[4096], req[64];
+	int fd, n, r = 0;
+
+	snprintf(path, sizeof(path), "%s%s", root && strcmp(root, "/") ? root : "",
+		 "/proc/sbco/lend");
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(req, sizeof(req), "%d %d %lld\n", a, b, (long long)ns);
+	if (write(fd, req, (size_t)n) != n)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 const struct sbco_host_ops sbco_host_ops_real = {
     .get_affinity = get_affinity,
     .set_affinity = set_affinity,
@@ -185,4 +205,5 @@ const struct sbco_host_ops sbco_host_ops_real = {
     .set_nice = set_nice,
     .get_weight = get_weight,
     .set_weight = set_weight,
+    .lend = lend,
 };

@@ -502,6 +502,70 @@ static int compute_cpu(struct model *m, const struct sbco_cpu *c, const bool *ru
 	return 0;
 }
 
+static int cmp_ranked_wait(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+struct ranked {
+	int64_t key;
+	size_t ti;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	return (x->key > y->key) - (x->key < y->key);
+}
+
+/*
+ * A patched kernel (kernel/) prints each task's exact ordinate: its rank in its cfs_rq's
+ * timeline, taken under the rq lock. Where every runnable task of the CPU has one and they
+ * all share one cfs_rq (same group path), that order replaces the model's, densely
+ * renumbered 0..n-1 (entities that are queued but not runnable, such as delayed dequeues,
+ * count in the kernel's rank); the model's waits are kept, in rank order. On hierarchical
+ * queues a per-level rank is not a position on the CPU, and the model stays.
+ */
+static bool use_exact(const struct sbco_snapshot *s, const struct sbco_cpu *c, const bool *runnable,
+		      struct sbco_ordinates *o)
+{
+	struct ranked *rk = calloc(c->nr_tasks + 1, sizeof(*rk));
+	int64_t *waits = calloc(c->nr_tasks + 1, sizeof(*waits));
+	const char *path = NULL;
+	size_t n = 0;
+	bool ok = rk && waits;
+
+	for (uint32_t k = 0; ok && k < c->nr_tasks; k++) {
+		size_t ti = c->first_task + k;
+		const struct sbco_task *t = &s->tasks[ti];
+
+		if (!runnable[ti])
+			continue;
+		if (!(t->have & SBCO_HAVE_EXACT_ORD) || t->exact_ord < 0 ||
+		    (path && strcmp(path, t->group_path))) {
+			ok = false;
+			break;
+		}
+		path = t->group_path;
+		waits[n] = o->task[ti].wait_ns;
+		rk[n++] = (struct ranked){t->exact_ord, ti};
+	}
+	if (ok && n) {
+		qsort(rk, n, sizeof(*rk), cmp_ranked);
+		qsort(waits, n, sizeof(*waits), cmp_ranked_wait);
+		for (size_t i = 0; i < n; i++) {
+			o->task[rk[i].ti].ordinate = (int32_t)i;
+			o->task[rk[i].ti].wait_ns = waits[i];
+		}
+	}
+	free(rk);
+	free(waits);
+	return ok && n;
+}
+
 int sbco_ordinates_compute(const struct sbco_snapshot *s, struct sbco_ordinates **ret)
 {
 	struct model m = {.s = s};
@@ -550,6 +614,8 @@ int sbco_ordinates_compute(const struct sbco_snapshot *s, struct sbco_ordinates 
 		}
 		if (qs->nr_runnable)
 			r = compute_cpu(&m, c, runnable, (int)qs->nr_runnable, o);
+		if (r == 0 && qs->nr_runnable)
+			qs->exact = use_exact(s, c, runnable, o);
 	}
 out:
 	free(m.n);

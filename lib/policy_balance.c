@@ -29,13 +29,17 @@ void sbco_balance_cfg_default(struct sbco_balance_cfg *cfg)
 	    .nice_step = 2,
 	    .dirty_timeout_ns = 200000000,
 	    .max_loan_ns = 1000000000,
+	    .max_kernel_loan_ns = 20000000,
 	};
 }
 
-enum sbco_lever sbco_lever_resolve(enum sbco_lever want, int major, int minor, bool own_cgroups)
+enum sbco_lever sbco_lever_resolve(enum sbco_lever want, int major, int minor, bool own_cgroups,
+				   bool kpatch)
 {
 	if (want != SBCO_LEVER_AUTO)
 		return want;
+	if (kpatch)
+		return SBCO_LEVER_KERNEL;
 	/* sched_attr::sched_runtime as a custom slice: 857b158dc5e8, Linux 6.12 */
 	if (major == 0 || major > 6 || (major == 6 && minor >= 12))
 		return SBCO_LEVER_SLICE;
@@ -68,7 +72,8 @@ static struct sbco_ledger_entry *ledger_get(struct sbco_ledger *l, int32_t tid,
 		return NULL;
 	e = &l->e[l->n++];
 	*e = (struct sbco_ledger_entry){.tid = tid, .lever = lever, .updated_ns = now};
-	e->original = fn ? fn(ud, tid, lever) : 0;
+	/* a kernel loan starts from nothing owed; the other levers from the thread's value */
+	e->original = fn && lever != SBCO_LEVER_KERNEL ? fn(ud, tid, lever) : 0;
 	e->current = e->original;
 	return e;
 }
@@ -101,6 +106,8 @@ static const struct sbco_task *task_of(const struct sbco_snapshot *s, int32_t ti
 /* Does the snapshot show the entry's current value in force? */
 static bool in_force(const struct sbco_task *t, const struct sbco_ledger_entry *e)
 {
+	if (e->lever == SBCO_LEVER_KERNEL)
+		return true; /* applied at the next pick: any later snapshot has it */
 	if (!t)
 		return false;
 	switch (e->lever) {
@@ -113,6 +120,7 @@ static bool in_force(const struct sbco_task *t, const struct sbco_ledger_entry *
 										   : e->current);
 	case SBCO_LEVER_NICE:
 		return t->prio == 120 + e->current;
+	case SBCO_LEVER_KERNEL:
 	case SBCO_LEVER_WEIGHT:
 	case SBCO_LEVER_AUTO:
 		return false; /* not printed per task: the timeout decides */
@@ -134,6 +142,7 @@ static int64_t nudged(const struct sbco_balance_cfg *c, const struct sbco_ledger
 		return v < -20 ? -20 : v > 19 ? 19 : v;
 	}
 	case SBCO_LEVER_AUTO:
+	case SBCO_LEVER_KERNEL:
 		break;
 	}
 	return e->original;
@@ -145,11 +154,13 @@ static void account(const struct sbco_snapshot *s, const struct sbco_balance_cfg
 	for (size_t i = 0; i < l->n; i++) {
 		struct sbco_ledger_entry *e = &l->e[i];
 
-		if (e->lever != SBCO_LEVER_SLICE)
+		if (e->lever == SBCO_LEVER_KERNEL)
+			e->balance = (double)e->current; /* the debt is the loan itself, in ns */
+		else if (e->lever != SBCO_LEVER_SLICE)
 			e->balance += (double)(e->current - e->original) *
 				      (double)(now - e->updated_ns) / 1e9;
 		e->updated_ns = now;
-		if (e->dirty &&
+		if (e->dirty && (now > e->since_ns || e->lever != SBCO_LEVER_KERNEL) &&
 		    (in_force(task_of(s, e->tid), e) || now - e->since_ns >= c->dirty_timeout_ns))
 			e->dirty = false;
 	}
@@ -159,6 +170,38 @@ static bool exceeds(const struct sbco_vm_stat *vm, double alpha)
 {
 	return vm->nr_runnable >= 2 && vm->nr_queues >= 2 && vm->q_size > 0 && vm->leader >= 0 &&
 	       vm->laggard >= 0 && vm->distance >= alpha * vm->q_size;
+}
+
+static int emit_loan(struct plan *p, struct sbco_ledger_entry *from, struct sbco_ledger_entry *to,
+		     int64_t ns, int why, uint64_t now)
+{
+	if (sbco_grow((void **)&p->a, &p->cap, p->n + 1, sizeof(*p->a)) < 0)
+		return -ENOMEM;
+	p->a[p->n++] = (struct sbco_action){
+	    .tid = from->tid, .lever = SBCO_LEVER_KERNEL, .value = ns, .why = why, .peer = to->tid};
+	from->current -= ns;
+	to->current += ns;
+	from->peer = to->tid;
+	to->peer = from->tid;
+	from->since_ns = to->since_ns = now;
+	from->dirty = to->dirty = true;
+	return 0;
+}
+
+/* The kernel lever: the leader lends the laggard half the distance (in estimated wait),
+ * so both move toward the middle, as in the paper's SCHED_BALANCE. */
+static int lend_kernel(struct plan *p, const struct sbco_vm_stat *vm,
+		       const struct sbco_balance_cfg *c, struct sbco_ledger_entry *laggard,
+		       struct sbco_ledger_entry *leader, uint64_t now)
+{
+	int64_t ns = vm->distance_ns / 2;
+
+	if (ns < 100000)
+		ns = 100000; /* a distance in positions with equal waits: one short slice */
+	if (ns > c->max_kernel_loan_ns)
+		ns = c->max_kernel_loan_ns;
+	laggard->repaying = leader->repaying = false;
+	return emit_loan(p, leader, laggard, ns, SBCO_WHY_BOOST, now);
 }
 
 /* Boost laggard and hold back leader of one exceeding VM; marks both touched. */
@@ -177,6 +220,8 @@ static int lend(struct plan *p, const struct sbco_vm_stat *vm, const struct sbco
 	}
 	if (e[0]->dirty || e[1]->dirty)
 		return 0; /* no vCPU is adjusted twice in one round */
+	if (c->lever == SBCO_LEVER_KERNEL)
+		return lend_kernel(p, vm, c, e[0], e[1], now);
 	for (int k = 0; k < 2; k++) {
 		bool nudged_now = e[k]->current != e[k]->original;
 
@@ -198,8 +243,26 @@ static int lend(struct plan *p, const struct sbco_vm_stat *vm, const struct sbco
  * A repayment that overshoots zero within one cycle ends there: the residual, at most one
  * sampling period's worth of the nudge, is forgiven rather than chased back and forth. */
 static int repay(struct plan *p, const struct sbco_balance_cfg *c, struct sbco_ledger_entry *e,
-		 uint64_t now)
+		 struct sbco_ledger *l, uint64_t now)
 {
+	if (e->lever == SBCO_LEVER_KERNEL) { /* the borrower lends back to its lender */
+		struct sbco_ledger_entry *peer = sbco_ledger_find(l, e->peer);
+		int64_t ns;
+
+		if (e->dirty || e->current <= 0)
+			return 0;
+		if (!peer || peer->lever != SBCO_LEVER_KERNEL || peer->current >= 0) {
+			e->current = 0; /* the lender is gone: nothing to pay back to */
+			return 0;
+		}
+		if (peer->dirty)
+			return 0;
+		ns = e->current < -peer->current ? e->current : -peer->current;
+		if (ns > 100000000)
+			ns = 100000000;
+		e->repaying = peer->repaying = true;
+		return emit_loan(p, e, peer, ns, SBCO_WHY_REPAY, now);
+	}
 	double eps = e->lever == SBCO_LEVER_WEIGHT ? fabs((double)e->original) * 0.005 : 0.005;
 	int64_t want = e->original;
 	bool repaying = false;
@@ -236,7 +299,7 @@ int sbco_policy_balance(const struct sbco_snapshot *snap, const struct sbco_vm_s
 	int r = 0;
 
 	/* callers that know more (own cgroups) resolve AUTO themselves, as the engine does */
-	c.lever = sbco_lever_resolve(c.lever, snap->kernel_major, snap->kernel_minor, false);
+	c.lever = sbco_lever_resolve(c.lever, snap->kernel_major, snap->kernel_minor, false, false);
 	cfg = &c;
 	touched = malloc((2 * dist->nr_vms + 1) * sizeof(*touched));
 	if (!touched)
@@ -255,7 +318,7 @@ int sbco_policy_balance(const struct sbco_snapshot *snap, const struct sbco_vm_s
 		if (busy && now_ns - e->since_ns < cfg->max_loan_ns)
 			continue;
 		if (e->current != e->original || fabs(e->balance) > 0)
-			r = repay(&p, cfg, e, now_ns);
+			r = repay(&p, cfg, e, ledger, now_ns);
 	}
 	free(touched);
 	if (r < 0) {

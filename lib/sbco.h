@@ -44,6 +44,7 @@ enum {
 	SBCO_HAVE_NODE = 1u << 8,
 	SBCO_HAVE_NUMA_GROUP = 1u << 9,
 	SBCO_HAVE_PATH = 1u << 10,
+	SBCO_HAVE_EXACT_ORD = 1u << 11, /* "ord=N" of the sbco kernel patch (kernel/) */
 };
 
 /* One row of a "runnable tasks:" table. Times are nanoseconds (the dump prints ms.ns). */
@@ -67,6 +68,7 @@ struct sbco_task {
 	int64_t slice_ns;
 	int64_t sum_exec_ns;
 	int64_t wait_ns, sleep_ns, block_ns;
+	int32_t exact_ord; /* the kernel's own ordinate (SBCO_HAVE_EXACT_ORD), -1: not queued */
 };
 
 /* Bits of sbco_cfs_rq.have. */
@@ -177,6 +179,7 @@ struct sbco_queue_stats {
 	uint32_t nr_runnable; /* runnable fair tasks (Q_size) */
 	uint32_t nr_rt;	      /* runnable RT/DL tasks (prio < 100), which run first */
 	bool eevdf;	      /* pick rule used */
+	bool exact;	      /* ordinates from the kernel patch ("ord="), not the model */
 };
 
 struct sbco_ordinates {
@@ -541,25 +544,32 @@ enum sbco_lever {
 	SBCO_LEVER_SLICE = 0, /* sched_setattr custom slice (EEVDF, Linux >= 6.12) */
 	SBCO_LEVER_WEIGHT,    /* the vCPU's own cgroup weight (cpu.weight / cpu.shares) */
 	SBCO_LEVER_NICE,      /* the vCPU thread's nice value */
-	SBCO_LEVER_AUTO,      /* the best available: slice on Linux >= 6.12, else the vCPU's
-				 own cgroup weight when every managed vCPU has one, else nice */
+	SBCO_LEVER_AUTO,      /* the best available: the kernel patch when it runs, else slice
+				 on Linux >= 6.12, else the vCPU's own cgroup weight when every
+				 managed vCPU has one, else nice */
+	SBCO_LEVER_KERNEL,    /* the sbco kernel patch: leader lends vruntime to laggard
+				 (/proc/sbco/lend), applied at the laggard's next pick */
 };
 
 struct sbco_balance_cfg {
 	enum sbco_lever lever;
-	int64_t boost_slice_ns;	   /* laggard's slice: shorter, earlier deadline (100 us) */
-	int64_t hold_slice_ns;	   /* leader's slice: longer, later deadline (3 ms) */
-	double weight_factor;	   /* weight lever: laggard x (1 + f), leader x (1 - f) (0.5) */
-	int nice_step;		   /* nice lever: laggard -step, leader +step (2) */
-	uint64_t dirty_timeout_ns; /* a nudge not seen taking effect stops blocking (200 ms) */
-	uint64_t max_loan_ns;	   /* a nudge is taken back at the latest after this (1 s) */
+	int64_t boost_slice_ns;	    /* laggard's slice: shorter, earlier deadline (100 us) */
+	int64_t hold_slice_ns;	    /* leader's slice: longer, later deadline (3 ms) */
+	double weight_factor;	    /* weight lever: laggard x (1 + f), leader x (1 - f) (0.5) */
+	int nice_step;		    /* nice lever: laggard -step, leader +step (2) */
+	uint64_t dirty_timeout_ns;  /* a nudge not seen taking effect stops blocking (200 ms) */
+	uint64_t max_loan_ns;	    /* a nudge is taken back at the latest after this (1 s) */
+	int64_t max_kernel_loan_ns; /* kernel lever: one loan is half the distance in ns, at
+				       most this (20 ms; the kernel takes up to 100 ms) */
 };
 
 /* Fill cfg with the defaults in parentheses above. */
 void sbco_balance_cfg_default(struct sbco_balance_cfg *cfg);
-/* Resolve SBCO_LEVER_AUTO for a kernel (major, minor; 0 = unknown: assume current) and
- * whether every managed vCPU sits in a cgroup of its own. Other levers pass through. */
-enum sbco_lever sbco_lever_resolve(enum sbco_lever want, int major, int minor, bool own_cgroups);
+/* Resolve SBCO_LEVER_AUTO for a kernel (major, minor; 0 = unknown: assume current), whether
+ * every managed vCPU sits in a cgroup of its own, and whether the sbco kernel patch runs.
+ * Other levers pass through. */
+enum sbco_lever sbco_lever_resolve(enum sbco_lever want, int major, int minor, bool own_cgroups,
+				   bool kpatch);
 
 /* What the ledger knows of one vCPU thread sbco has nudged. Values are in lever units:
  * slice ns (0: the default slice), weight (cpu.weight or cpu.shares), nice. */
@@ -573,6 +583,8 @@ struct sbco_ledger_entry {
 	bool repaying;	/* the current value is a repayment (inverse of the loan) */
 	double balance; /* weight/nice levers: integral of (current - original) over time,
 			   in value x seconds; repayment drives it back to 0 */
+	int32_t peer;	/* kernel lever: the sibling of the last loan (current: ns borrowed,
+			   negative when lent) */
 };
 
 struct sbco_ledger {
@@ -589,6 +601,7 @@ struct sbco_action {
 	enum sbco_lever lever;
 	int64_t value;
 	enum { SBCO_WHY_BOOST, SBCO_WHY_HOLD, SBCO_WHY_REPAY, SBCO_WHY_RESTORE } why;
+	int32_t peer; /* kernel lever: tid lends value ns of service to peer */
 };
 
 /* What the actuator reads for a vCPU before its first change (its original value). */
@@ -623,6 +636,8 @@ struct sbco_host_ops {
 	/* weight of the cpu cgroup at path: cpu.shares (v1) or cpu.weight (v2) */
 	int (*get_weight)(void *ud, const char *cgroup, int64_t *ret);
 	int (*set_weight)(void *ud, const char *cgroup, int64_t weight);
+	/* the kernel patch: a lends ns of service to b (/proc/sbco/lend) */
+	int (*lend)(void *ud, int32_t a, int32_t b, int64_t ns);
 };
 
 /* The real host below root: sched_{get,set}affinity, sched_setattr (SCHED_OTHER custom
@@ -775,14 +790,14 @@ struct sbco_vm_rule {
 	bool override_pinning;
 };
 
-#define SBCO_LEVERS_MAX 3
+#define SBCO_LEVERS_MAX 4
 
 struct sbco_config {
 	enum sbco_mode mode;			 /* "mode": "off" | "bal" | "sbco" (bal) */
 	uint32_t interval_ms;			 /* "interval_ms": 10..10000 (250) */
 	double alpha;				 /* "alpha": (0, 1] (2/3) */
 	enum sbco_lever levers[SBCO_LEVERS_MAX]; /* "levers": allowed, in preference order */
-	size_t nr_levers;			 /* (slice, weight, nice) */
+	size_t nr_levers;			 /* (kernel, slice, weight, nice) */
 	char *libvirt_uri;			 /* "libvirt_uri": string, or null = no libvirt */
 	struct sbco_patterns patterns;		 /* "vcpu_patterns": [glob, ...] (the defaults) */
 	struct sbco_cpuset housekeeping;	 /* "housekeeping_cpus": CPU list ("") */
@@ -812,7 +827,7 @@ void sbco_config_policy(const struct sbco_config *c, const struct sbco_vm *vm,
 /* The first allowed lever that works here (see SBCO_LEVER_AUTO): returns it, or -ENOENT
  * when none does (then there is no distance balancing). */
 int sbco_lever_pick(const enum sbco_lever *allowed, size_t n, int major, int minor,
-		    bool own_cgroups);
+		    bool own_cgroups, bool kpatch);
 const char *sbco_mode_name(enum sbco_mode m);
 const char *sbco_lever_name(enum sbco_lever l);
 

@@ -16,7 +16,7 @@ start_sbcod "$W/sbco.json"
 S="$B/sbcoctl --socket $W/sock"
 sleep 1.5
 $S status > "$W/out" || fail "status"
-for k in '^ready *yes' '^kernel .*pick rule' '^dump */' '^levers *slice (yes|no) weight (yes|no) nice yes; in use: ' \
+for k in '^ready *yes' '^kernel .*pick rule' '^dump */' '^levers *kernel no slice (yes|no) weight (yes|no) nice yes; in use: ' \
 	'^kernel patch *absent' '^cycle *every 100 ms: last [0-9.]+ ms read'; do
 	grep -Eq "$k" "$W/out" || { cat "$W/out"; fail "status lacks /$k/"; }
 done

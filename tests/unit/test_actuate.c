@@ -10,7 +10,8 @@
 struct fake {
 	struct sbco_cpuset aff[8];
 	int64_t slice[8], nice[8], weight;
-	int calls;
+	int64_t service[8]; /* kernel lever: ns of service lent (-) and borrowed (+) */
+	int calls, loans;
 };
 
 static int f_get_aff(void *ud, int32_t tid, struct sbco_cpuset *ret)
@@ -75,8 +76,50 @@ static int f_set_w(void *ud, const char *cg, int64_t v)
 	return 0;
 }
 
+static int f_lend(void *ud, int32_t a, int32_t b, int64_t ns)
+{
+	struct fake *f = ud;
+
+	f->calls++;
+	if (a >= 8 || b >= 8)
+		return -ESRCH;
+	f->loans++;
+	f->service[a] -= ns;
+	f->service[b] += ns;
+	return 0;
+}
+
 static const struct sbco_host_ops fake_ops = {f_get_aff,  f_set_aff, f_set_slice, f_get_nice,
-					      f_set_nice, f_get_w,   f_set_w};
+					      f_set_nice, f_get_w,   f_set_w,	  f_lend};
+
+/* Kernel-lever loans are netted per pair and paid back by restore. */
+static void test_kernel_loans(void **state)
+{
+	struct fake f = {.weight = 1024};
+	struct sbco_actuator *a;
+	struct sbco_restore_stats st;
+	struct sbco_action l1 = {.tid = 1, .lever = SBCO_LEVER_KERNEL, .value = 5000000, .peer = 2};
+	struct sbco_action l2 = {.tid = 2, .lever = SBCO_LEVER_KERNEL, .value = 2000000, .peer = 1};
+	struct sbco_action l3 = {.tid = 3, .lever = SBCO_LEVER_KERNEL, .value = 1000000, .peer = 4};
+	struct sbco_action bad = {.tid = 3, .lever = SBCO_LEVER_KERNEL, .value = 0, .peer = 4};
+
+	(void)state;
+	assert_int_equal(sbco_actuator_new(&fake_ops, &f, &a), 0);
+	assert_int_equal(sbco_actuator_apply(a, &l1, NULL, 0), 0);
+	assert_int_equal(sbco_actuator_apply(a, &l2, NULL, 0), 0); /* partly paid back */
+	assert_int_equal(sbco_actuator_apply(a, &l3, NULL, 0), 0);
+	assert_int_equal(sbco_actuator_apply(a, &bad, NULL, 0), -EINVAL);
+	assert_int_equal(f.service[1], -3000000);
+	assert_int_equal(f.service[2], 3000000);
+	sbco_actuator_restore_all(a, &st);
+	assert_int_equal(st.restored, 2); /* one repayment per pair */
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(f.service[i], 0);
+	assert_int_equal(f.loans, 5);
+	sbco_actuator_restore_all(a, &st); /* nothing left to pay */
+	assert_int_equal(st.restored, 0);
+	sbco_actuator_free(a);
+}
 
 static void test_record_and_restore(void **state)
 {
@@ -146,6 +189,28 @@ static void test_fake_cgroup_trees(void **state)
 	fclose(f);
 	assert_int_equal(v, 150);
 	assert_int_equal(sbco_host_ops_real.get_weight(root, "/nope", &v), -ENOENT);
+	/* the kernel patch's /proc/sbco/lend, absent and then a (fake) file */
+	assert_int_equal(sbco_host_ops_real.lend(root, 10, 11, 3000000), -ENOENT);
+	{
+		char ver[64], line[64] = "";
+
+		assert_int_equal(sbco_kpatch_detect(root, ver, sizeof(ver)), -ENOENT);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "mkdir -p %s/proc/sbco && echo 'sbco 1 ordinate lend' > %s/proc/sbco/version"
+		    " && : > %s/proc/sbco/lend",
+		    root, root, root);
+		assert_int_equal(system(cmd), 0);
+		assert_int_equal(sbco_kpatch_detect(root, ver, sizeof(ver)), 0);
+		assert_string_equal(ver, "sbco 1 ordinate lend");
+		assert_int_equal(sbco_host_ops_real.lend(root, 10, 11, 3000000), 0);
+		snprintf(path, sizeof(path), "%s/proc/sbco/lend", root);
+		f = fopen(path, "re");
+		assert_non_null(f);
+		assert_non_null(fgets(line, sizeof(line), f));
+		fclose(f);
+		assert_string_equal(line, "10 11 3000000\n");
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	assert_int_equal(system(cmd), 0);
 }
@@ -279,9 +344,8 @@ static void test_engine(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_record_and_restore),
-	    cmocka_unit_test(test_fake_cgroup_trees),
-	    cmocka_unit_test(test_engine),
+	    cmocka_unit_test(test_record_and_restore), cmocka_unit_test(test_kernel_loans),
+	    cmocka_unit_test(test_fake_cgroup_trees),  cmocka_unit_test(test_engine),
 	    cmocka_unit_test(test_state_file),
 	};
 

@@ -48,7 +48,8 @@ static void test_example_and_defaults(void **state)
 	c = ok("{}");
 	assert_int_equal(c->mode, SBCO_MODE_BAL);
 	assert_string_equal(c->libvirt_uri, "qemu:///system");
-	assert_int_equal(c->nr_levers, 3);
+	assert_int_equal(c->nr_levers, 4);
+	assert_int_equal(c->levers[0], SBCO_LEVER_KERNEL);
 	assert_true(c->alpha > 0.66 && c->alpha < 0.67);
 	sbco_config_free(c);
 	assert_int_equal(sbco_config_load("/nonexistent.json", &c, &errs), -ENOENT);
@@ -143,16 +144,20 @@ static void test_rules(void **state)
 
 static void test_lever_pick(void **state)
 {
-	static const enum sbco_lever all[3] = {SBCO_LEVER_SLICE, SBCO_LEVER_WEIGHT,
-					       SBCO_LEVER_NICE};
+	static const enum sbco_lever all[4] = {SBCO_LEVER_KERNEL, SBCO_LEVER_SLICE,
+					       SBCO_LEVER_WEIGHT, SBCO_LEVER_NICE};
 	static const enum sbco_lever slice_only[1] = {SBCO_LEVER_SLICE};
 
 	(void)state;
-	assert_int_equal(sbco_lever_pick(all, 3, 6, 18, false), SBCO_LEVER_SLICE);
-	assert_int_equal(sbco_lever_pick(all, 3, 6, 6, true), SBCO_LEVER_WEIGHT);
-	assert_int_equal(sbco_lever_pick(all, 3, 5, 10, false), SBCO_LEVER_NICE);
-	assert_int_equal(sbco_lever_pick(slice_only, 1, 6, 1, true), -ENOENT);
-	assert_int_equal(sbco_lever_pick(all + 2, 1, 6, 18, true), SBCO_LEVER_NICE);
+	assert_int_equal(sbco_lever_pick(all + 1, 3, 6, 18, false, false), SBCO_LEVER_SLICE);
+	assert_int_equal(sbco_lever_pick(all + 1, 3, 6, 6, true, false), SBCO_LEVER_WEIGHT);
+	assert_int_equal(sbco_lever_pick(all + 1, 3, 5, 10, false, false), SBCO_LEVER_NICE);
+	assert_int_equal(sbco_lever_pick(slice_only, 1, 6, 1, true, false), -ENOENT);
+	assert_int_equal(sbco_lever_pick(all + 3, 1, 6, 18, true, false), SBCO_LEVER_NICE);
+	/* the kernel patch: first when it runs, skipped when it does not */
+	assert_int_equal(sbco_lever_pick(all, 4, 6, 18, false, true), SBCO_LEVER_KERNEL);
+	assert_int_equal(sbco_lever_pick(all, 4, 6, 18, false, false), SBCO_LEVER_SLICE);
+	assert_int_equal(sbco_lever_pick(all, 1, 6, 18, true, false), -ENOENT);
 }
 
 int main(void)

@@ -127,6 +127,52 @@ static void test_custom_slice(void **state)
 	sbco_snapshot_free(s);
 }
 
+/* The sbco kernel patch's "ord=N" after the group path, or after the stats without one. */
+static void test_exact_ordinate(void **state)
+{
+	static const char dump[] =
+	    "cpu#0\nrunnable tasks:\n"
+	    " S            task   PID       vruntime   eligible    deadline             slice"
+	    "          sum-exec      switches  prio         wait-time        sum-sleep       "
+	    "sum-block  group-path  ord\n----\n"
+	    ">R       CPU 0/KVM    10     1.000000   E     2.000000   1.400000   1.000000   1"
+	    "   120   0.000000   0.000000   0.000000        / ord=0\n"
+	    " R            hog1    11     1.500000   N     2.900000   1.400000   1.000000   1"
+	    "   120   0.000000   0.000000   0.000000        /machine/vcpu1 ord=2\n"
+	    " S           sleep    12     1.500000   N     2.900000   1.400000   1.000000   1"
+	    "   120   0.000000   0.000000   0.000000        / ord=-1\n"
+	    " R            hog2    13     1.500000   E     2.100000   1.400000   1.000000   1"
+	    "   120   0.000000   0.000000   0.000000 ord=1\n";
+	static const char bad[] =
+	    " R            hog3    14     1.500000   E     2.100000   1.400000   1.000000   1"
+	    "   120   0.000000   0.000000   0.000000 ord=x\n";
+	char both[sizeof(dump) + sizeof(bad)];
+	struct sbco_snapshot *s = NULL;
+	char err[128];
+
+	(void)state;
+	/* a malformed "ord=x" is an error naming its line */
+	snprintf(both, sizeof(both), "%s%s", dump, bad);
+	assert_int_equal(sbco_dump_parse(both, strlen(both), &s, err, sizeof(err)), -EBADMSG);
+	assert_non_null(strstr(err, "line 9"));
+	assert_int_equal(sbco_dump_parse(dump, sizeof(dump) - 1, &s, err, sizeof(err)), 0);
+	assert_int_equal(s->nr_tasks, 4);
+	assert_int_equal(find_pid(s, 10)->exact_ord, 0);
+	assert_string_equal(find_pid(s, 10)->group_path, "/");
+	assert_int_equal(find_pid(s, 11)->exact_ord, 2);
+	assert_string_equal(find_pid(s, 11)->group_path, "/machine/vcpu1");
+	assert_true(find_pid(s, 11)->have & SBCO_HAVE_EXACT_ORD);
+	assert_int_equal(find_pid(s, 12)->exact_ord, -1);
+	assert_int_equal(find_pid(s, 13)->exact_ord, 1);
+	assert_false(find_pid(s, 13)->have & SBCO_HAVE_PATH);
+	sbco_snapshot_free(s);
+	/* a dump without the patch: no exact ordinate */
+	s = parse_fixture("sched-debug-6.18-two-vms.txt");
+	assert_false(find_pid(s, 8601)->have & SBCO_HAVE_EXACT_ORD);
+	assert_int_equal(find_pid(s, 8601)->exact_ord, -1);
+	sbco_snapshot_free(s);
+}
+
 static void test_glued_comm_and_negative(void **state)
 {
 	struct sbco_snapshot *s = parse_fixture("15-6.9-eevdf-runnable-excerpt-lkml.txt");
@@ -303,6 +349,7 @@ int main(void)
 	    cmocka_unit_test(test_all_fixtures),
 	    cmocka_unit_test(test_eevdf_row_values),
 	    cmocka_unit_test(test_custom_slice),
+	    cmocka_unit_test(test_exact_ordinate),
 	    cmocka_unit_test(test_glued_comm_and_negative),
 	    cmocka_unit_test(test_old_kernels),
 	    cmocka_unit_test(test_malformed),

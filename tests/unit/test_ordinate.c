@@ -128,6 +128,35 @@ static void test_eevdf_pick(void **state)
 	sbco_snapshot_free(s);
 }
 
+/* The kernel patch's "ord=" (timeline rank: deadline order, a delayed entity counted)
+ * replaces the model on a flat queue, densely renumbered; not on a hierarchical one. */
+static void test_exact_ordinates(void **state)
+{
+	char buf[8192];
+	size_t at;
+	struct sbco_snapshot *s;
+	struct sbco_ordinates *o;
+
+	(void)state;
+	for (int flat = 1; flat >= 0; flat--) {
+		at = cat(buf, sizeof(buf), 0, "cpu#0\n  .nr_running : 3\n" EEVDF_HDR);
+		at = eevdf_row(buf, sizeof(buf), at, false, 1, "100.000000", 'E', "110.000000",
+			       "10.000000", 120, "/ ord=3");
+		at = eevdf_row(buf, sizeof(buf), at, false, 2, "101.000000", 'E', "102.000000",
+			       "1.000000", 120, "/ ord=0");
+		eevdf_row(buf, sizeof(buf), at, false, 3, "103.000000", 'N', "104.000000",
+			  "1.000000", 120, flat ? "/ ord=1" : "/g ord=0");
+		s = parse_text(buf);
+		assert_int_equal(sbco_ordinates_compute(s, &o), 0);
+		assert_int_equal(o->cpu[0].exact, flat);
+		assert_int_equal(ord_of(s, o, 2), 0);
+		assert_int_equal(ord_of(s, o, 1), flat ? 2 : 1); /* model: A before C */
+		assert_int_equal(ord_of(s, o, 3), flat ? 1 : 2);
+		sbco_ordinates_free(o);
+		sbco_snapshot_free(s);
+	}
+}
+
 /* The running task is 0 whatever its keys; RT tasks are not in the fair order. */
 static void test_current_and_rt(void **state)
 {
@@ -285,6 +314,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fig3a),
 	    cmocka_unit_test(test_eevdf_pick),
+	    cmocka_unit_test(test_exact_ordinates),
 	    cmocka_unit_test(test_current_and_rt),
 	    cmocka_unit_test(test_hierarchy),
 	    cmocka_unit_test(test_fixtures_consistent),

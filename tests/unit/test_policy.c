@@ -324,6 +324,57 @@ static void test_threshold_fires(void **state)
 	sbco_snapshot_free(s);
 }
 
+/* The kernel lever: one loan leader -> laggard of half the distance (bounded), dirty until
+ * a later cycle, no second loan meanwhile, paid back by the borrower once calm. */
+static void test_kernel_lever(void **state)
+{
+	static const enum sbco_mode m = SBCO_MODE_SBCO;
+	static const double alpha = 2.0 / 3;
+	struct sbco_snapshot *none = parse_text("cpu#0\n");
+	struct sbco_balance_cfg c;
+	struct sbco_ledger l = {0};
+	struct sbco_action *a = NULL;
+	struct sbco_vm_set *hot = one_vm(3, 4, 2), *calm = one_vm(0, 4, 2);
+
+	(void)state;
+	sbco_balance_cfg_default(&c);
+	c.lever = SBCO_LEVER_KERNEL;
+	hot->vms[0].distance_ns = 6000000;
+	assert_int_equal(sbco_policy_balance(none, hot, &m, &alpha, &c, NULL, NULL, &l, 1, &a), 1);
+	assert_int_equal(a[0].lever, SBCO_LEVER_KERNEL);
+	assert_int_equal(a[0].tid, 11); /* the leader lends */
+	assert_int_equal(a[0].peer, 10);
+	assert_int_equal(a[0].value, 3000000);
+	free(a);
+	assert_int_equal(sbco_ledger_find(&l, 10)->current, 3000000);
+	assert_int_equal(sbco_ledger_find(&l, 11)->current, -3000000);
+	assert_true(sbco_ledger_find(&l, 10)->dirty);
+	/* same instant: still dirty, no second loan */
+	assert_int_equal(sbco_policy_balance(none, hot, &m, &alpha, &c, NULL, NULL, &l, 1, &a), 0);
+	free(a);
+	/* a later cycle clears dirty; a huge distance is capped at max_kernel_loan_ns */
+	hot->vms[0].distance_ns = 900000000;
+	assert_int_equal(sbco_policy_balance(none, hot, &m, &alpha, &c, NULL, NULL, &l, 2, &a), 1);
+	assert_int_equal(a[0].value, 20000000);
+	free(a);
+	assert_int_equal(sbco_ledger_find(&l, 10)->current, 23000000);
+	/* calm: the borrower pays the whole debt back to its lender, then nothing is owed */
+	assert_int_equal(sbco_policy_balance(none, calm, &m, &alpha, &c, NULL, NULL, &l, 3, &a), 1);
+	assert_int_equal(a[0].tid, 10);
+	assert_int_equal(a[0].peer, 11);
+	assert_int_equal(a[0].value, 23000000);
+	assert_int_equal(a[0].why, SBCO_WHY_REPAY);
+	free(a);
+	assert_int_equal(sbco_ledger_find(&l, 10)->current, 0);
+	assert_int_equal(sbco_ledger_find(&l, 11)->current, 0);
+	assert_int_equal(sbco_policy_balance(none, calm, &m, &alpha, &c, NULL, NULL, &l, 4, &a), 0);
+	free(a);
+	sbco_vm_set_free(hot);
+	sbco_vm_set_free(calm);
+	sbco_ledger_clear(&l);
+	sbco_snapshot_free(none);
+}
+
 static void test_dirty_not_twice(void **state)
 {
 	static const enum sbco_mode m = SBCO_MODE_SBCO;
@@ -448,12 +499,18 @@ static void test_repayment(void **state)
 static void test_lever_resolve(void **state)
 {
 	(void)state;
-	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 6, 18, false), SBCO_LEVER_SLICE);
-	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 6, 12, true), SBCO_LEVER_SLICE);
-	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 6, 11, true), SBCO_LEVER_WEIGHT);
-	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 5, 10, false), SBCO_LEVER_NICE);
-	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 0, 0, false), SBCO_LEVER_SLICE);
-	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_NICE, 6, 18, true), SBCO_LEVER_NICE);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 6, 18, false, false),
+			 SBCO_LEVER_SLICE);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 6, 12, true, false), SBCO_LEVER_SLICE);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 6, 11, true, false),
+			 SBCO_LEVER_WEIGHT);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 5, 10, false, false), SBCO_LEVER_NICE);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 0, 0, false, false), SBCO_LEVER_SLICE);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_NICE, 6, 18, true, true), SBCO_LEVER_NICE);
+	/* the kernel patch comes first when it runs */
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 6, 12, true, true), SBCO_LEVER_KERNEL);
+	assert_int_equal(sbco_lever_resolve(SBCO_LEVER_AUTO, 5, 10, false, true),
+			 SBCO_LEVER_KERNEL);
 }
 
 int main(void)
@@ -465,6 +522,7 @@ int main(void)
 	    cmocka_unit_test(test_more_vcpus_than_cpus),
 	    cmocka_unit_test(test_topology_order),
 	    cmocka_unit_test(test_threshold_fires),
+	    cmocka_unit_test(test_kernel_lever),
 	    cmocka_unit_test(test_dirty_not_twice),
 	    cmocka_unit_test(test_dirty_clears_when_seen),
 	    cmocka_unit_test(test_repayment),

@@ -1,0 +1,107 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# `make kernel-check`: the sbco kernel patch end to end.
+#  1. kernel/sbco.patch applies cleanly to Debian's linux-source-6.12 and passes
+#     scripts/checkpatch.pl --strict (no error, warning or check);
+#  2. kernel/build.sh builds the test kernel (tinyconfig + kernel/config.list, lockdep on);
+#  3. it boots under QEMU TCG (never KVM) with a busybox initramfs holding the static
+#     kernel/test/ktest, whose checks and the kernel log scan are counted here;
+#  4. it boots again and runs sbcod's engine (tests/policy_live with synthetic VMs, off /
+#     bal / sbco) on the patched kernel: the kernel lever is picked, every loan is
+#     applied and none refused, everything is restored, the kernel log stays clean.
+# Prints "kernel-check: N passed, M failed"; exit 1 on any failure, 77 (SKIP) when the
+# tools are missing. usage: kernel/check.sh BUILD_DIR
+set -u
+B=${1:-build}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+KDIR=${SBCO_KERNEL_DIR:-$ROOT/$B/kernel}
+P=0
+F=0
+ok() { P=$((P + 1)); echo "ok: $*"; }
+bad() { F=$((F + 1)); echo "FAIL: $*"; }
+for t in qemu-system-x86_64 cpio gzip patch gcc make; do
+	command -v "$t" > /dev/null 2>&1 || { echo "SKIP: $t not installed (scripts/deps.sh check)"; exit 77; }
+done
+[ -r /usr/src/linux-source-6.12.tar.xz ] ||
+	{ echo "SKIP: linux-source-6.12 not installed (scripts/deps.sh check)"; exit 77; }
+[ -x /bin/busybox ] || { echo "SKIP: no static /bin/busybox (busybox-static)"; exit 77; }
+
+# 1. a pristine tree: does the patch apply as it is, and does checkpatch accept it?
+T=$(mktemp -d /tmp/sbco-kcheck.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+mkdir -p "$T/pristine"
+timeout 900 tar -xJf /usr/src/linux-source-6.12.tar.xz -C "$T/pristine" \
+	--wildcards 'linux-source-6.12/kernel/sched/*' 'linux-source-6.12/include/linux/sched.h' \
+	'linux-source-6.12/kernel/Kconfig.preempt' 'linux-source-6.12/scripts/checkpatch.pl' \
+	'linux-source-6.12/scripts/spelling.txt' 'linux-source-6.12/scripts/const_structs.checkpatch'
+if patch -d "$T/pristine/linux-source-6.12" -p1 --dry-run -s < "$HERE/sbco.patch" > "$T/apply" 2>&1 &&
+	! grep -qi 'fuzz\|offset' "$T/apply"; then
+	ok "kernel/sbco.patch applies cleanly (no fuzz, no offset) to linux-source-6.12"
+else
+	bad "kernel/sbco.patch does not apply cleanly: $(cat "$T/apply")"
+fi
+(cd "$T/pristine/linux-source-6.12" && perl scripts/checkpatch.pl --no-tree --no-signoff --strict \
+	--ignore FILE_PATH_CHANGES "$HERE/sbco.patch") > "$T/cp" 2>&1
+if grep -Eq 'total: 0 errors, 0 warnings, 0 checks' "$T/cp"; then
+	ok "checkpatch.pl --strict: $(grep total "$T/cp")"
+else
+	bad "checkpatch.pl:"; cat "$T/cp"
+fi
+
+# 2. build
+t0=$(date +%s)
+IMG=$(sh "$HERE/build.sh" "$KDIR") || { bad "kernel build failed"; echo "kernel-check: $P passed, $F failed"; exit 1; }
+ok "kernel built in $(($(date +%s) - t0)) s: $IMG"
+
+# 3. boot with the test initramfs
+R=$T/root
+mkdir -p "$R/bin" "$R/proc" "$R/sys" "$R/dev" "$R/tmp"
+cp /bin/busybox "$R/bin/busybox"
+cp "$HERE/test/init" "$R/init"
+chmod 755 "$R/init"
+gcc -O2 -static -pthread -Wall -Wextra -Werror -I"$ROOT/lib" -D_GNU_SOURCE \
+	-o "$R/bin/ktest" "$HERE/test/ktest.c" "$ROOT/$B/libsbco.a" -lm || { bad "ktest does not build"; exit 1; }
+# sbcod's engine for the second boot: policy_live and fakevm with their shared libraries
+mkdir -p "$R/b/tests"
+cp "$ROOT/$B/tests/policy_live" "$ROOT/$B/tests/fakevm" "$R/b/tests/"
+for l in $(ldd "$R/b/tests/policy_live" "$R/b/tests/fakevm" |
+	awk '/=>/ { print $3 } /ld-linux/ { print $1 }' | sort -u); do
+	mkdir -p "$R$(dirname "$l")"
+	cp -L "$l" "$R$l"
+done
+(cd "$R" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$T/initramfs.cpio.gz"
+boot() { # $1 = log, $2 = extra kernel arguments
+	t0=$(date +%s)
+	timeout 600 qemu-system-x86_64 -accel tcg,thread=multi -smp 2,sockets=2,cores=1,threads=1 \
+		-m 512 -nographic -no-reboot -kernel "$IMG" -initrd "$T/initramfs.cpio.gz" \
+		-append "console=ttyS0 quiet panic=-1 $2" < /dev/null > "$T/$1.log" 2>&1
+	echo "boot ($1): $(($(date +%s) - t0)) s"
+	tr -d '\r' < "$T/$1.log" | sed -n 's/.*\(KTEST .*\)/\1/p' > "$T/$1"
+}
+boot policy policy=3
+cat "$T/policy"
+grep -q '^KTEST POLICY PASS' "$T/policy" && ok "sbcod's engine on the patched kernel: off/bal/sbco, all restored" ||
+	bad "policy_live on the patched kernel"
+set -- $(sed -n 's/^KTEST POLICY lend: lent \([0-9]*\) applied \([0-9]*\) dropped \([0-9]*\) refused \([0-9]*\)/\1 \2 \3 \4/p' "$T/policy")
+if [ $# = 4 ] && [ "$1" -gt 0 ] && [ "$1" = "$(($2 + $3))" ] && [ "$4" = 0 ]; then
+	ok "the kernel lever was used: $1 loans lent, $2 applied at the next pick, $3 dropped, 0 refused"
+else
+	bad "kernel lever: lent/applied/dropped/refused = ${*:-none}"
+fi
+grep -q '^KTEST ok: kernel log clean' "$T/policy" && ok "kernel log clean after the policy run" ||
+	bad "kernel log after the policy run"
+boot ktest ""
+cat "$T/ktest"
+grep -q '^KTEST END' "$T/ktest" || { bad "the guest did not finish (see below)"; tail -30 "$T/ktest.log"; }
+grep -q '^KTEST BOOT .*cpus=2' "$T/ktest" || bad "the guest did not see 2 CPUs"
+set -- $(sed -n 's/^KTEST RESULT pass \([0-9]*\) fail \([0-9]*\)/\1 \2/p' "$T/ktest")
+if [ $# = 2 ]; then
+	P=$((P + $1)); F=$((F + $2))
+else
+	bad "no KTEST RESULT line"
+fi
+if grep -q '^KTEST ok: kernel log clean' "$T/ktest"; then ok "kernel log clean"; else bad "kernel log"; fi
+grep '^KTEST AGREE' "$T/ktest" > "$B/kernel-agree.txt" 2> /dev/null || true
+echo "kernel-check: $P passed, $F failed"
+[ "$F" = 0 ]

@@ -1,0 +1,347 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Boot test of the sbco kernel patch, run inside a TCG guest (kernel/check.sh) as a static
+ * program: busy threads on both CPUs, then
+ *  - /proc/sbco/version is there;
+ *  - /proc/sbco/queue, a snapshot taken under each rq lock, gives every entity the
+ *    ordinate that recomputing from the snapshot gives (its position in tree order, +1
+ *    behind a running entity), and the tree is in deadline order;
+ *  - the debug dump carries "ord=" for every task, every runnable fair task of the busy
+ *    CPUs has one >= 0, and libsbco's model is compared with it (agreement printed);
+ *  - /proc/PID/sched shows se.sbco_ordinate and se.sbco_dirty;
+ *  - a loan "A B NS" moves A later by NS and, at B's next pick, B earlier by NS (both
+ *    nice 0, so NS of vruntime), then clears both dirty flags;
+ *  - bad loans are refused with the right errno, and with the SBCO_LEND feature off.
+ * Prints "KTEST ok|FAIL: ..." lines and "KTEST RESULT pass N fail M".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sbco.h"
+
+#define THREADS_PER_CPU 3
+#define MAX_ENT		512
+
+static int pass, fail;
+static atomic_int stop;
+static pid_t tids[2][THREADS_PER_CPU];
+
+#define CHECK(cond, ...)                                                                   \
+	do {                                                                               \
+		if (cond) {                                                                \
+			pass++;                                                            \
+		} else {                                                                   \
+			fail++;                                                            \
+			printf("KTEST FAIL: " __VA_ARGS__);                                \
+			printf("\n");                                                      \
+		}                                                                          \
+	} while (0)
+
+struct arg {
+	int cpu, k;
+};
+
+static void *busy(void *p)
+{
+	struct arg *a = p;
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(a->cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	tids[a->cpu][a->k] = (pid_t)syscall(SYS_gettid);
+	while (!atomic_load(&stop))
+		;
+	return NULL;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	char *buf = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0)
+		return NULL;
+	r = sbco_read_fd(fd, 64u << 20, &buf, len);
+	close(fd);
+	return r < 0 ? NULL : buf;
+}
+
+static void msleep(long ms)
+{
+	struct timespec t = {ms / 1000, (ms % 1000) * 1000000};
+
+	nanosleep(&t, NULL);
+}
+
+/* /proc/sbco/queue: ordinates equal the position in the consistent snapshot. */
+static void check_queue(void)
+{
+	int snaps = 0, ents = 0, bad = 0, unordered = 0;
+
+	for (int round = 0; round < 20; round++) {
+		size_t len;
+		char *buf = slurp("/proc/sbco/queue", &len), *line, *save = NULL;
+		int cpu = -1, curr = 0, n = 0, i = 0;
+		long long prev = 0;
+
+		if (!buf) {
+			bad++;
+			break;
+		}
+		for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			int pid, ord;
+			unsigned long long dl;
+
+			if (sscanf(line, "cpu %d curr %d n %d", &cpu, &curr, &n) == 3) {
+				snaps++;
+				i = 0;
+				continue;
+			}
+			if (sscanf(line, "%d %llu %d", &pid, &dl, &ord) != 3) {
+				bad++;
+				continue;
+			}
+			ents++;
+			if (ord != i + (curr ? 1 : 0))
+				bad++;
+			if (i > 0 && (long long)(dl - (unsigned long long)prev) < 0)
+				unordered++;
+			prev = (long long)dl;
+			i++;
+		}
+		free(buf);
+		msleep(10);
+	}
+	CHECK(snaps >= 20 && ents > 0 && bad == 0,
+	      "queue: %d snapshots, %d entities, %d ordinates differ from the recomputation",
+	      snaps, ents, bad);
+	CHECK(unordered == 0, "queue: %d entities out of deadline order", unordered);
+	if (!bad)
+		printf("KTEST ok: %d consistent snapshots, %d entities: O(log n) ordinate == "
+		       "position in tree order\n",
+		       snaps, ents);
+}
+
+static bool ours(pid_t pid)
+{
+	for (int c = 0; c < 2; c++)
+		for (int k = 0; k < THREADS_PER_CPU; k++)
+			if (tids[c][k] == pid)
+				return true;
+	return false;
+}
+
+/* The dump: "ord=" on every row; the model against the kernel on the busy CPUs. */
+static void check_dump(void)
+{
+	unsigned total = 0, match = 0, missing = 0, rows = 0, dumps = 0;
+	double abs_err = 0;
+
+	for (int round = 0; round < 20; round++) {
+		size_t len;
+		char *buf = slurp("/sys/kernel/debug/sched/debug", &len), err[128];
+		struct sbco_snapshot *s = NULL;
+		struct sbco_ordinates *o = NULL;
+
+		if (!buf || sbco_dump_parse(buf, len, &s, err, sizeof(err)) < 0) {
+			printf("KTEST FAIL: dump unreadable: %s\n", buf ? err : "no dump");
+			fail++;
+			free(buf);
+			return;
+		}
+		free(buf);
+		dumps++;
+		for (size_t i = 0; i < s->nr_tasks; i++) {
+			rows++;
+			if (!(s->tasks[i].have & SBCO_HAVE_EXACT_ORD))
+				missing++;
+			s->tasks[i].have &= ~(uint32_t)SBCO_HAVE_EXACT_ORD; /* the model alone */
+		}
+		if (sbco_ordinates_compute(s, &o) == 0) {
+			/* rank our runnable threads by the kernel's ordinate, per CPU */
+			for (size_t c = 0; c < s->nr_cpus; c++) {
+				const struct sbco_cpu *cpu = &s->cpus[c];
+				int32_t km[64], mm[64];
+				unsigned n = 0;
+
+				for (uint32_t k = 0; k < cpu->nr_tasks && n < 64; k++) {
+					const struct sbco_task *t = &s->tasks[cpu->first_task + k];
+					const struct sbco_ordinate *od = &o->task[cpu->first_task + k];
+
+					if (!od->runnable || t->exact_ord < 0)
+						continue;
+					km[n] = t->exact_ord;
+					mm[n++] = od->ordinate;
+				}
+				/* dense kernel ranks, as sbcod uses them */
+				for (unsigned a = 0; a < n; a++) {
+					int32_t r = 0;
+
+					for (unsigned b = 0; b < n; b++)
+						r += km[b] < km[a];
+					total++;
+					match += r == mm[a];
+					abs_err += abs(r - mm[a]);
+				}
+			}
+		}
+		for (size_t i = 0; i < s->nr_tasks; i++)
+			if (ours(s->tasks[i].pid) && s->tasks[i].exact_ord < 0 &&
+			    (s->tasks[i].have & SBCO_HAVE_STATE) && s->tasks[i].state == 'R')
+				missing++;
+		sbco_ordinates_free(o);
+		sbco_snapshot_free(s);
+		msleep(10);
+	}
+	CHECK(missing == 0 && rows > 0, "dump: %u of %u rows lack a usable ord=", missing, rows);
+	CHECK(total > 0, "dump: no runnable task with an exact ordinate");
+	printf("KTEST AGREE dumps %u tasks %u exact-match %.1f%% mean-abs-error %.3f\n", dumps,
+	       total, total ? 100.0 * match / total : 0, total ? abs_err / total : 0);
+}
+
+static long sched_field(pid_t tid, const char *key)
+{
+	char path[64], *buf, *p;
+	size_t len;
+	long v = -9999;
+
+	snprintf(path, sizeof(path), "/proc/%d/sched", tid);
+	buf = slurp(path, &len);
+	if (buf && (p = strstr(buf, key)) && (p = strchr(p, ':')))
+		v = strtol(p + 1, NULL, 10);
+	free(buf);
+	return v;
+}
+
+static int lend(pid_t a, pid_t b, unsigned long long ns)
+{
+	char req[64];
+	int fd = open("/proc/sbco/lend", O_WRONLY | O_CLOEXEC), n, r = 0;
+
+	if (fd < 0)
+		return -errno;
+	n = snprintf(req, sizeof(req), "%d %d %llu\n", a, b, ns);
+	if (write(fd, req, (size_t)n) != n)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+static int lend_raw(const char *req)
+{
+	int fd = open("/proc/sbco/lend", O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, req, strlen(req)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+struct lend_stats {
+	unsigned long long lent, applied, dropped, refused, ns, ab, aa, bb, ba;
+	int a, b;
+};
+
+static int read_lend(struct lend_stats *st)
+{
+	size_t len;
+	char *buf = slurp("/proc/sbco/lend", &len);
+	int n;
+
+	if (!buf)
+		return -1;
+	n = sscanf(buf, "lent %llu applied %llu dropped %llu refused %llu\nlast %d %d %llu a %llu %llu b %llu %llu",
+		   &st->lent, &st->applied, &st->dropped, &st->refused, &st->a, &st->b, &st->ns,
+		   &st->ab, &st->aa, &st->bb, &st->ba);
+	free(buf);
+	return n == 11 ? 0 : -1;
+}
+
+static void check_lend(void)
+{
+	const unsigned long long ns = 20000000; /* 20 ms */
+	pid_t a = tids[0][0], b = tids[1][0];
+	struct lend_stats s0, s1;
+	int r, i;
+
+	CHECK(sched_field(a, "se.sbco_ordinate") >= 0, "/proc/%d/sched: no se.sbco_ordinate", a);
+	CHECK(sched_field(a, "se.sbco_dirty") == 0, "/proc/%d/sched: dirty before any loan", a);
+	CHECK(read_lend(&s0) == 0, "/proc/sbco/lend unreadable");
+	r = lend(a, b, ns);
+	CHECK(r == 0, "lend %d -> %d: %s", a, b, strerror(-r));
+	for (i = 0; i < 100 && read_lend(&s1) == 0 && s1.applied == s0.applied; i++)
+		msleep(10);
+	CHECK(s1.applied == s0.applied + 1, "the debt was not applied within 1 s (applied %llu)",
+	      s1.applied);
+	CHECK(s1.a == a && s1.b == b && s1.ns == ns, "last loan %d -> %d %llu", s1.a, s1.b, s1.ns);
+	CHECK(s1.aa - s1.ab == ns, "A moved by %lld ns of vruntime, not %llu",
+	      (long long)(s1.aa - s1.ab), ns);
+	CHECK(s1.bb - s1.ba == ns, "B moved by %lld ns of vruntime, not -%llu",
+	      (long long)(s1.ba - s1.bb), ns);
+	msleep(20);
+	CHECK(sched_field(a, "se.sbco_dirty") == 0 && sched_field(b, "se.sbco_dirty") == 0,
+	      "dirty flags not cleared after the debt (A %ld, B %ld)",
+	      sched_field(a, "se.sbco_dirty"), sched_field(b, "se.sbco_dirty"));
+	printf("KTEST ok: loan %d -> %d of %llu ns: A +%lld, B -%lld ns of vruntime, dirty "
+	       "cleared\n",
+	       a, b, ns, (long long)(s1.aa - s1.ab), (long long)(s1.bb - s1.ba));
+	/* bad loans */
+	CHECK(lend(a, a, 1000) == -EINVAL, "a loan to oneself was accepted");
+	CHECK(lend(a, b, 0) == -EINVAL, "a zero loan was accepted");
+	CHECK(lend(a, b, 200000000) == -EINVAL, "a 200 ms loan was accepted");
+	CHECK(lend(999999, b, 1000) == -ESRCH, "a loan from a missing task was accepted");
+	CHECK(lend_raw("garbage\n") == -EINVAL, "garbage was accepted");
+	CHECK(lend_raw("1 2 3 4\n") == -EINVAL, "extra fields were accepted");
+	{ /* the feature switch (debugfs is writable here: no lockdown in the test guest) */
+		int fd = open("/sys/kernel/debug/sched/features", O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0 && write(fd, "NO_SBCO_LEND", 12) == 12) {
+			CHECK(lend(a, b, 1000) == -EOPNOTSUPP, "a loan with NO_SBCO_LEND");
+			CHECK(write(fd, "SBCO_LEND", 9) == 9, "SBCO_LEND back on");
+			CHECK(lend(a, b, 1000) == 0, "a loan after SBCO_LEND is back");
+		} else {
+			printf("KTEST FAIL: cannot write sched/features: %s\n", strerror(errno));
+			fail++;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+}
+
+int main(void)
+{
+	pthread_t th[2 * THREADS_PER_CPU];
+	struct arg args[2 * THREADS_PER_CPU];
+	size_t len;
+	char *v = slurp("/proc/sbco/version", &len);
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	CHECK(v && !strncmp(v, "sbco 1", 6), "/proc/sbco/version: %s", v ? v : "missing");
+	free(v);
+	for (int i = 0; i < 2 * THREADS_PER_CPU; i++) {
+		args[i] = (struct arg){i % 2, i / 2};
+		pthread_create(&th[i], NULL, busy, &args[i]);
+	}
+	msleep(300);
+	check_queue();
+	check_dump();
+	check_lend();
+	atomic_store(&stop, 1);
+	for (int i = 0; i < 2 * THREADS_PER_CPU; i++)
+		pthread_join(th[i], NULL);
+	printf("KTEST RESULT pass %d fail %d\n", pass, fail);
+	return fail ? 1 : 0;
+}
