@@ -190,11 +190,13 @@ static int emit_loan(struct plan *p, struct sbco_ledger_entry *from, struct sbco
 
 /* The kernel lever: the leader lends the laggard half the distance (in estimated wait),
  * so both move toward the middle, as in the paper's SCHED_BALANCE. */
-static int lend_kernel(struct plan *p, const struct sbco_vm_stat *vm,
+static int lend_kernel(struct plan *p, const struct sbco_vm_stat *vm, int64_t slot_ns,
 		       const struct sbco_balance_cfg *c, struct sbco_ledger_entry *laggard,
 		       struct sbco_ledger_entry *leader, uint64_t now)
 {
-	int64_t ns = vm->distance_ns / 2;
+	/* in positions x what a position really costs when that is known (ticks), else in
+	 * the model's estimated waits */
+	int64_t ns = slot_ns > 0 ? vm->distance * slot_ns / 2 : vm->distance_ns / 2;
 
 	if (ns < 100000)
 		ns = 100000; /* a distance in positions with equal waits: one short slice */
@@ -205,9 +207,9 @@ static int lend_kernel(struct plan *p, const struct sbco_vm_stat *vm,
 }
 
 /* Boost laggard and hold back leader of one exceeding VM; marks both touched. */
-static int lend(struct plan *p, const struct sbco_vm_stat *vm, const struct sbco_balance_cfg *c,
-		sbco_original_fn fn, void *ud, struct sbco_ledger *l, uint64_t now,
-		int32_t *touched, size_t *nr_touched)
+static int lend(struct plan *p, const struct sbco_vm_stat *vm, int64_t slot_ns,
+		const struct sbco_balance_cfg *c, sbco_original_fn fn, void *ud,
+		struct sbco_ledger *l, uint64_t now, int32_t *touched, size_t *nr_touched)
 {
 	int32_t tids[2] = {vm->vcpus[vm->laggard].tid, vm->vcpus[vm->leader].tid};
 	struct sbco_ledger_entry *e[2];
@@ -221,7 +223,7 @@ static int lend(struct plan *p, const struct sbco_vm_stat *vm, const struct sbco
 	if (e[0]->dirty || e[1]->dirty)
 		return 0; /* no vCPU is adjusted twice in one round */
 	if (c->lever == SBCO_LEVER_KERNEL)
-		return lend_kernel(p, vm, c, e[0], e[1], now);
+		return lend_kernel(p, vm, slot_ns, c, e[0], e[1], now);
 	for (int k = 0; k < 2; k++) {
 		bool nudged_now = e[k]->current != e[k]->original;
 
@@ -307,8 +309,8 @@ int sbco_policy_balance(const struct sbco_snapshot *snap, const struct sbco_vm_s
 	account(snap, cfg, ledger, now_ns);
 	for (size_t i = 0; i < dist->nr_vms && r == 0; i++)
 		if (mode[i] == SBCO_MODE_SBCO && exceeds(&dist->vms[i], alpha[i]))
-			r = lend(&p, &dist->vms[i], cfg, original, ud, ledger, now_ns, touched,
-				 &nr_touched);
+			r = lend(&p, &dist->vms[i], dist->slot_ns, cfg, original, ud, ledger,
+				 now_ns, touched, &nr_touched);
 	for (size_t i = 0; i < ledger->n && r == 0; i++) {
 		struct sbco_ledger_entry *e = &ledger->e[i];
 		bool busy = false;

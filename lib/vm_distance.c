@@ -281,6 +281,34 @@ static int add_vm(struct sbco_vm_set *set, const struct sbco_snapshot *s,
 	return 0;
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int64_t sbco_slot_estimate(const struct sbco_snapshot *s, const struct sbco_ordinates *o)
+{
+	int64_t *v = malloc((s->nr_tasks + 1) * sizeof(*v)), m = 0;
+	size_t n = 0;
+
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < s->nr_tasks; i++) {
+		const struct sbco_task *t = &s->tasks[i];
+
+		if (o->task[i].runnable && (t->have & SBCO_HAVE_SUM_EXEC) && t->switches >= 20)
+			v[n++] = t->sum_exec_ns / (int64_t)t->switches;
+	}
+	if (n) {
+		qsort(v, n, sizeof(*v), cmp_i64);
+		m = v[n / 2];
+	}
+	free(v);
+	return m;
+}
+
 int sbco_vms_analyze(const struct sbco_snapshot *s, const struct sbco_ordinates *o,
 		     const struct sbco_patterns *pat, sbco_tgid_fn tgid_fn, void *tgid_data,
 		     double alpha, struct sbco_vm_set **ret)
@@ -298,6 +326,7 @@ int sbco_vms_analyze(const struct sbco_snapshot *s, const struct sbco_ordinates 
 	if (!set || !c)
 		goto oom;
 	set->alpha = alpha;
+	set->slot_ns = sbco_slot_estimate(s, o);
 	n = collect(s, pat, tgid_fn, tgid_data, c);
 	qsort(c, n, sizeof(*c), cmp_cand);
 	n = dedup(s, c, n);

@@ -157,6 +157,40 @@ static void test_exact_ordinates(void **state)
 	}
 }
 
+/* What a position costs: the median run per switch of busy runnable tasks (ticks). */
+static void test_slot_estimate(void **state)
+{
+	static const struct {
+		char st;
+		const char *exec;
+		int sw;
+	} rows[] = {{'R', "400.000000", 100},
+		    {'R', "800.000000", 200},
+		    {'R', "140.000000", 100},
+		    {'S', "9000.000000", 100},
+		    {'R', "90.000000", 5}};
+	char buf[8192];
+	size_t at;
+	struct sbco_snapshot *s;
+	struct sbco_ordinates *o;
+
+	(void)state;
+	at = cat(buf, sizeof(buf), 0, "cpu#0\n" EEVDF_HDR);
+	for (int i = 0; i < 5; i++)
+		at = cat(
+		    buf, sizeof(buf), at,
+		    " %c %15s %5d %16s   E   %16s   %16s %16s %9d   120 %16s %16s %16s   0      "
+		    "0        /\n",
+		    rows[i].st, "task", 10 + i, "1.000000", "2.000000", "1.400000", rows[i].exec,
+		    rows[i].sw, "0.000000", "0.000000", "0.000000");
+	s = parse_text(buf);
+	assert_int_equal(sbco_ordinates_compute(s, &o), 0);
+	/* 4 ms, 4 ms, 1.4 ms; the sleeper and the rarely switching task do not count */
+	assert_int_equal(sbco_slot_estimate(s, o), 4000000);
+	sbco_ordinates_free(o);
+	sbco_snapshot_free(s);
+}
+
 /* The running task is 0 whatever its keys; RT tasks are not in the fair order. */
 static void test_current_and_rt(void **state)
 {
@@ -315,6 +349,7 @@ int main(void)
 	    cmocka_unit_test(test_fig3a),
 	    cmocka_unit_test(test_eevdf_pick),
 	    cmocka_unit_test(test_exact_ordinates),
+	    cmocka_unit_test(test_slot_estimate),
 	    cmocka_unit_test(test_current_and_rt),
 	    cmocka_unit_test(test_hierarchy),
 	    cmocka_unit_test(test_fixtures_consistent),

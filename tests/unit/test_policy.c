@@ -369,6 +369,11 @@ static void test_kernel_lever(void **state)
 	assert_int_equal(sbco_ledger_find(&l, 11)->current, 0);
 	assert_int_equal(sbco_policy_balance(none, calm, &m, &alpha, &c, NULL, NULL, &l, 4, &a), 0);
 	free(a);
+	/* with a measured cost per position (ticks), the loan is positions x slot / 2 */
+	hot->slot_ns = 4000000;
+	assert_int_equal(sbco_policy_balance(none, hot, &m, &alpha, &c, NULL, NULL, &l, 5, &a), 1);
+	assert_int_equal(a[0].value, 6000000);
+	free(a);
 	sbco_vm_set_free(hot);
 	sbco_vm_set_free(calm);
 	sbco_ledger_clear(&l);
