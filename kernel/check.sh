@@ -71,13 +71,28 @@ for l in $(ldd "$R/b/tests/policy_live" "$R/b/tests/fakevm" |
 	cp -L "$l" "$R$l"
 done
 (cd "$R" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$T/initramfs.cpio.gz"
-boot() { # $1 = log, $2 = extra kernel arguments
+# The known intermittent oops (kernel/README.md, "Known problem"): NULL from pick_eevdf()
+# dereferenced in pick_task_fair(). Strict by default; with SBCO_KCHECK_RETRY=1 (the short
+# form in `make check`) a boot that hits exactly it is reported loudly and run once more.
+KNOWN=0
+boot_once() { # $1 = log, $2 = extra kernel arguments
 	t0=$(date +%s)
 	timeout 600 qemu-system-x86_64 -accel tcg,thread=multi -smp 2,sockets=2,cores=1,threads=1 \
 		-m 512 -nographic -no-reboot -kernel "$IMG" -initrd "$T/initramfs.cpio.gz" \
-		-append "console=ttyS0 quiet panic=-1 $2" < /dev/null > "$T/$1.log" 2>&1
+		-append "console=ttyS0 quiet oops=panic panic=-1 $2" < /dev/null > "$T/$1.log" 2>&1
 	echo "boot ($1): $(($(date +%s) - t0)) s"
 	tr -d '\r' < "$T/$1.log" | sed -n 's/.*\(KTEST .*\)/\1/p' > "$T/$1"
+}
+boot() {
+	boot_once "$@"
+	if [ "${SBCO_KCHECK_RETRY:-0}" = 1 ] && grep -q 'RIP: 0010:pick_task_fair' "$T/$1.log" &&
+		grep -q 'BUG: kernel NULL pointer dereference, address: 0000000000000051' "$T/$1.log"; then
+		KNOWN=$((KNOWN + 1))
+		echo "*** KNOWN PROBLEM: boot ($1) hit the pick_task_fair() NULL oops; kernel log:"
+		tr -d '\r' < "$T/$1.log" | grep -E 'BUG:|RIP:|KTEST' | head -8
+		echo "*** booting once more (SBCO_KCHECK_RETRY=1)"
+		boot_once "$@"
+	fi
 }
 boot policy policy=3
 cat "$T/policy"
@@ -103,5 +118,6 @@ else
 fi
 if grep -q '^KTEST ok: kernel log clean' "$T/ktest"; then ok "kernel log clean"; else bad "kernel log"; fi
 grep '^KTEST AGREE' "$T/ktest" > "$B/kernel-agree.txt" 2> /dev/null || true
+[ "$KNOWN" = 0 ] || echo "*** KNOWN PROBLEM hit $KNOWN time(s) and retried: see kernel/README.md"
 echo "kernel-check: $P passed, $F failed"
 [ "$F" = 0 ]
