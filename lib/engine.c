@@ -446,6 +446,8 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 					       own_cgroups(e), e->kpatch);
 	}
 	e->lever = bal.lever;
+	if (bal.lever == SBCO_LEVER_KERNEL) /* loans are sized in real turns */
+		set->slot_ns = sbco_slot_estimate(s, o);
 	r = sbco_policy_balance(s, set, mode, alpha, &bal, original,
 				&(struct orig_ctx){.e = e, .s = s}, &e->ledger, now_ns, &a);
 	if (r > 0)

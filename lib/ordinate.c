@@ -532,38 +532,46 @@ static int cmp_ranked(const void *a, const void *b)
 static bool use_exact(const struct sbco_snapshot *s, const struct sbco_cpu *c, const bool *runnable,
 		      struct sbco_ordinates *o)
 {
-	struct ranked *rk = calloc(c->nr_tasks + 1, sizeof(*rk));
-	int64_t *waits = calloc(c->nr_tasks + 1, sizeof(*waits));
+	struct ranked *rk;
+	int64_t *waits;
 	const char *path = NULL;
 	size_t n = 0;
-	bool ok = rk && waits;
 
-	for (uint32_t k = 0; ok && k < c->nr_tasks; k++) {
+	/* the common case, an unpatched kernel, costs one look at a runnable task */
+	for (uint32_t k = 0; k < c->nr_tasks; k++) {
+		const struct sbco_task *t = &s->tasks[c->first_task + k];
+
+		if (!runnable[c->first_task + k])
+			continue;
+		if (!(t->have & SBCO_HAVE_EXACT_ORD) || t->exact_ord < 0 ||
+		    (path && strcmp(path, t->group_path)))
+			return false;
+		path = t->group_path;
+	}
+	rk = calloc(c->nr_tasks + 1, sizeof(*rk));
+	waits = calloc(c->nr_tasks + 1, sizeof(*waits));
+	if (!rk || !waits) {
+		free(rk);
+		free(waits);
+		return false;
+	}
+	for (uint32_t k = 0; k < c->nr_tasks; k++) {
 		size_t ti = c->first_task + k;
-		const struct sbco_task *t = &s->tasks[ti];
 
 		if (!runnable[ti])
 			continue;
-		if (!(t->have & SBCO_HAVE_EXACT_ORD) || t->exact_ord < 0 ||
-		    (path && strcmp(path, t->group_path))) {
-			ok = false;
-			break;
-		}
-		path = t->group_path;
 		waits[n] = o->task[ti].wait_ns;
-		rk[n++] = (struct ranked){t->exact_ord, ti};
+		rk[n++] = (struct ranked){s->tasks[ti].exact_ord, ti};
 	}
-	if (ok && n) {
-		qsort(rk, n, sizeof(*rk), cmp_ranked);
-		qsort(waits, n, sizeof(*waits), cmp_ranked_wait);
-		for (size_t i = 0; i < n; i++) {
-			o->task[rk[i].ti].ordinate = (int32_t)i;
-			o->task[rk[i].ti].wait_ns = waits[i];
-		}
+	qsort(rk, n, sizeof(*rk), cmp_ranked);
+	qsort(waits, n, sizeof(*waits), cmp_ranked_wait);
+	for (size_t i = 0; i < n; i++) {
+		o->task[rk[i].ti].ordinate = (int32_t)i;
+		o->task[rk[i].ti].wait_ns = waits[i];
 	}
 	free(rk);
 	free(waits);
-	return ok && n;
+	return n > 0;
 }
 
 int sbco_ordinates_compute(const struct sbco_snapshot *s, struct sbco_ordinates **ret)

@@ -246,14 +246,14 @@ struct sbco_vm_set {
 	struct sbco_vm_stat *vms;
 	size_t nr_vms;
 	double alpha;
-	/* what one position in a queue costs in practice: the median run per switch
-	 * (sum-exec / switches) of runnable fair tasks that switched often, 0 when unknown.
-	 * Without HRTICK a task whose slice ends between ticks runs to the next tick, so on
-	 * busy queues this is about max(slice, tick), not the slice. */
+	/* what one position in a queue costs in practice, for the kernel lever (set by the
+	 * engine when that lever is in use, else 0): sbco_slot_estimate(). */
 	int64_t slot_ns;
 };
 
-/* The median run per switch of runnable fair tasks with >= 20 switches (see slot_ns). */
+/* The median run per switch (sum-exec / switches) of runnable fair tasks with >= 20
+ * switches, 0 when there are none. Without HRTICK a task whose slice ends between ticks
+ * runs to the next tick, so on busy queues this is about max(slice, tick). */
 int64_t sbco_slot_estimate(const struct sbco_snapshot *s, const struct sbco_ordinates *o);
 
 /* Find the vCPU threads of snap by pattern and group them into VMs: by tgid when tgid_fn

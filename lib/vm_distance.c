@@ -326,7 +326,6 @@ int sbco_vms_analyze(const struct sbco_snapshot *s, const struct sbco_ordinates 
 	if (!set || !c)
 		goto oom;
 	set->alpha = alpha;
-	set->slot_ns = sbco_slot_estimate(s, o);
 	n = collect(s, pat, tgid_fn, tgid_data, c);
 	qsort(c, n, sizeof(*c), cmp_cand);
 	n = dedup(s, c, n);

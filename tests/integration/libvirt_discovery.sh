@@ -57,13 +57,9 @@ aff_of() { $LV_VIRSH vcpuinfo "$1" | sed -n 's/^CPU Affinity: *//p' | tr '\n' ' 
 before1=$(aff_of "$D1")
 before2=$(aff_of "$D2")
 echo '{"mode": "bal", "interval_ms": 100}' > "$W/sbco.json"
-"$B/tests/notify_listen" "$W/notify" 30 > "$W/notify.log" &
-NL=$!
-sleep 0.2
-NOTIFY_SOCKET="$W/notify" "$B/sbcod" -c "$W/sbco.json" --state "$W/state.json" \
-	--socket "$W/sock" > "$W/sbcod.log" 2>&1 &
-SBCOD=$!
-wait "$NL" || { echo "FAIL: sbcod not READY"; tail "$W/sbcod.log"; kill "$SBCOD"; exit 1; }
+. "$HERE/../lib/sbcod_start.sh"
+sbcod_start "$W/sbco.json" "$W/sbcod.log" ||
+	{ echo "FAIL: sbcod not READY"; tail "$W/sbcod.log"; kill "$SBCOD"; exit 1; }
 sleep 1
 for d in "$D1" "$D2"; do
 	case "$(aff_of "$d")" in
@@ -101,13 +97,8 @@ wait "$SBCOD" || { echo "FAIL: sbcod exit status"; exit 1; }
 	{ echo "FAIL: masks not restored: $(aff_of "$D1") / $(aff_of "$D2")"; exit 1; }
 echo "ok: SIGTERM restored both domains' masks"
 # kill -9 mid-run, then a restart (mode off) restores from the state file through libvirt
-"$B/tests/notify_listen" "$W/notify" 30 > "$W/notify.log" &
-NL=$!
-sleep 0.2
-NOTIFY_SOCKET="$W/notify" "$B/sbcod" -c "$W/sbco.json" --state "$W/state.json" \
-	--socket "$W/sock" > "$W/sbcod.log" 2>&1 &
-SBCOD=$!
-wait "$NL" || { echo "FAIL: sbcod not READY (2)"; kill "$SBCOD"; exit 1; }
+sbcod_start "$W/sbco.json" "$W/sbcod.log" ||
+	{ echo "FAIL: sbcod not READY (2)"; kill "$SBCOD"; exit 1; }
 sleep 1
 kill -9 "$SBCOD"
 wait "$SBCOD" 2> /dev/null

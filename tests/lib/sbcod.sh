@@ -25,14 +25,10 @@ done
 sleep 0.3
 ALL=$(aff "$(echo $PIDS | cut -d' ' -f1)")
 CTL="$B/sbcoctl --socket $W/sock request"
-start_sbcod() { # $1 = config
-	"$B/tests/notify_listen" "$W/notify" 20 > "$W/notify.log" &
-	NL=$!
-	sleep 0.2
-	# sbcod itself, not under timeout(1): kill -9 must hit the daemon; cleanup ends it
-	NOTIFY_SOCKET="$W/notify" "$B/sbcod" -c "$1" --state "$W/state.json" \
-		--socket "$W/sock" > "$W/log" 2>&1 &
-	SBCOD=$!
+. "$(dirname "$0")/../lib/sbcod_start.sh"
+start_sbcod() { # $1 = config; the log is $W/log; cleanup ends sbcod
+	sbcod_start "$1" "$W/log"
+	rc=$?
 	PIDS="$PIDS $SBCOD"
-	wait "$NL" || fail "no READY=1 on NOTIFY_SOCKET within 20 s"
+	[ $rc = 0 ] || fail "no READY=1 on NOTIFY_SOCKET within 30 s"
 }
