@@ -12,7 +12,8 @@
  * alike); only off and sbco run, ROUNDS times alternating, and sbco must lower the share of
  * samples over the threshold in total.
  * Environment, for experiments: SBCO_HOGS="N,M" hog threads on CPU 0 and 1 (default 1,1);
- * SBCO_LEVER=slice|weight|nice one lever only; SBCO_NICE_STEP=N the nice loan.
+ * SBCO_LEVER=slice|weight|nice one lever only; SBCO_NICE_STEP=N the nice loan;
+ * SBCO_TRACE=1 prints every cycle's vCPU ordinates/queue sizes and distances on stderr.
  * usage: policy_live BUILD_DIR [SECONDS_PER_MODE [--assert-exceed | --pinned-apart [ROUNDS]]]
  */
 #include <dirent.h>
@@ -142,6 +143,32 @@ static int check_origs(const struct orig *o, int n)
 	return 0;
 }
 
+/* SBCO_TRACE: per cycle and VM, each vCPU's ordinate/queue size and the distance. */
+static void trace(const struct sbco_engine *e, uint64_t end)
+{
+	const struct sbco_snapshot *s;
+	const struct sbco_ordinates *o;
+	const struct sbco_vm_set *set;
+
+	sbco_engine_last(e, &s, &o, &set);
+	if (!set)
+		return;
+	fprintf(stderr, "T %6.3f", (double)now_ns() / 1e9 - (double)end / 1e9);
+	for (size_t v = 0; v < set->nr_vms; v++) {
+		const struct sbco_vm_stat *vm = &set->vms[v];
+
+		fprintf(stderr, " |");
+		for (size_t k = 0; k < vm->nr_vcpus; k++) {
+			const struct sbco_task *t = &s->tasks[vm->vcpus[k].task];
+
+			fprintf(stderr, " %d/%u", o->task[vm->vcpus[k].task].ordinate,
+				o->cpu[t->cpu].nr_runnable);
+		}
+		fprintf(stderr, " d%d%s", vm->distance, vm->exceeds ? "!" : "");
+	}
+	fprintf(stderr, "\n");
+}
+
 /* Run the engine in one mode for secs seconds; fills *st. */
 static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 		    const struct sbco_topology *topo, const struct sbco_patterns *pat, int secs,
@@ -186,6 +213,8 @@ static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 		close(fd);
 		if (sbco_engine_cycle(e, buf, len, now_ns(), err, sizeof(err)) < 0)
 			fprintf(stderr, "cycle: %s\n", err);
+		else if (getenv("SBCO_TRACE"))
+			trace(e, end);
 		free(buf);
 		usleep(20000);
 	}
