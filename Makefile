@@ -7,9 +7,13 @@
 #   make bench      benchmarks -> bench/RESULTS.md tables on stdout
 #   make fuzz       libFuzzer targets (FUZZ_SECONDS=60 each by default)
 #   make install    DESTDIR= PREFIX=/usr/local
+#   make deb        the Debian package (build/deb/sbco_*.deb); deb-check installs, checks,
+#                   purges it (root); unit-check runs the unit tests alone
 #   make format / format-check / man / asan / clean
 
 PREFIX ?= /usr/local
+# one version, from debian/changelog (the package and the binaries agree)
+VERSION := $(shell sed -n "1s/^[^(]*(\([^)]*\)).*/\1/p" debian/changelog 2>/dev/null)
 DESTDIR ?=
 BUILD ?= build
 CC ?= gcc
@@ -28,7 +32,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 WARN := -std=c11 -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wundef -Wpointer-arith -Wwrite-strings -Wcast-align -fno-common
-BASE_CFLAGS := $(WARN) -D_GNU_SOURCE -Ilib -MMD -MP $(PKG_CFLAGS)
+BASE_CFLAGS := $(WARN) -D_GNU_SOURCE -DSBCO_VERSION='"$(or $(VERSION),unknown)"' -Ilib -MMD -MP $(PKG_CFLAGS)
 OPT_CFLAGS ?= -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 CFLAGS_ALL = $(BASE_CFLAGS) $(OPT_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lm $(EXTRA_LDFLAGS)
@@ -49,10 +53,26 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .SECONDARY:
 
-.PHONY: demo all deps check check-build asan run bench fuzz fuzz-short install uninstall clean \
+.PHONY: demo all progs unit-check deb deb-check deps check check-build asan run bench fuzz fuzz-short install uninstall clean \
 	format format-check man kernel kernel-check
 
-all: $(BUILD)/libsbco.a $(BUILD)/sbcoctl $(BUILD)/sbcod $(HELPER_BINS)
+progs: $(BUILD)/libsbco.a $(BUILD)/sbcoctl $(BUILD)/sbcod
+all: progs $(HELPER_BINS)
+
+# the unit tests alone, no root, no VMs (the package build runs these)
+unit-check: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do SBCO_FIXTURES=tests/fixtures/dumps $$t || exit 1; done
+
+deb:
+	$(Q)./scripts/deps.sh deb
+	$(Q)sh scripts/deb.sh $(BUILD)/deb
+
+# build, lint, install, verify, remove and purge the package on this host (root)
+deb-check: deps
+	$(Q)sh tests/integration/deb_check.sh $(BUILD)
+
+# the version is compiled in
+$(BUILD)/daemon/sbcod.o $(BUILD)/cli/sbcoctl.o: debian/changelog
 
 deps:
 	$(Q)./scripts/deps.sh check
@@ -141,7 +161,7 @@ DOCDIR ?= $(PREFIX)/share/doc/sbco
 UNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,/etc/systemd/system)
 SYSCONFDIR ?= /etc
 
-install: all man
+install: progs man
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DOCDIR) \
 		$(DESTDIR)$(SYSCONFDIR)/sbco
@@ -182,4 +202,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD) -path $(BUILD)/kernel -prune -o -name '*.d' -type f -print 2>/dev/null)
+-include $(shell find $(BUILD) \( -path $(BUILD)/kernel -o -path $(BUILD)/deb \) -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -114,6 +114,7 @@ int main(int argc, char **argv)
 	    {"pattern", required_argument, NULL, 'p'},
 	    {"root", required_argument, NULL, 'r'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
 	    {"uri", required_argument, NULL, 'u'},
 	    {"no-libvirt", no_argument, NULL, 'L'},
 	    {"qmp", no_argument, NULL, 'Q'},
@@ -210,6 +211,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			return usage(stdout);
+		case 'V':
+			puts("sbcoctl " SBCO_VERSION);
+			return 0;
 		default:
 			return usage(stderr);
 		}

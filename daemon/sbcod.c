@@ -276,7 +276,10 @@ static int usage(FILE *f)
 		   "      --socket PATH        control socket (" DEFAULT_SOCKET ")\n"
 		   "      --root DIR           host root for /proc and /sys (tests)\n"
 		   "      --once               exit after the first good cycle (restoring)\n"
-		   "  -h, --help\n");
+		   "      --restore-state      put back the originals a crashed run left in the\n"
+		   "                           state file, then exit (sbcod must not be running)\n"
+		   "  -h, --help\n"
+		   "      --version\n");
 	return f == stderr ? 2 : 0;
 }
 
@@ -372,6 +375,34 @@ static int setup(struct daemon *d)
 	return 0;
 }
 
+/* --restore-state: what setup() does first, alone (package removal, after a crash).
+ * libvirt pins go back through libvirt when the config names a reachable URI. */
+static int restore_state(struct daemon *d, bool explicit_config)
+{
+	struct sbco_restore_stats rs = {0};
+	int r;
+
+	if (load_first_config(d, explicit_config) == 0 && d->cfg->libvirt_uri) {
+		struct sbco_libvirt_opts o = {
+		    .uri = d->cfg->libvirt_uri, .root = d->root, .pat = &d->cfg->patterns};
+
+		if (sbco_libvirt_new(&o, &d->lv) < 0 || !sbco_libvirt_connected(d->lv))
+			log_warning("libvirt unavailable: restoring affinities directly");
+	}
+	r = sbco_state_restore(d->state_path, &sbco_host_ops_real, (void *)d->root,
+			       sbco_libvirt_connected(d->lv) ? sbco_libvirt_pin_vcpu : NULL, d->lv,
+			       &rs);
+	sbco_libvirt_free(d->lv);
+	sbco_config_free(d->cfg);
+	if (r < 0) {
+		log_error_errno(r, "State file '%s' unreadable, left in place", d->state_path);
+		return 1;
+	}
+	log_info("Restored %u originals from '%s' (%u gone, %u failed)", rs.restored, d->state_path,
+		 rs.vanished, rs.failed);
+	return rs.failed ? 1 : 0;
+}
+
 static void teardown(struct daemon *d)
 {
 	struct sbco_restore_stats rs = {0};
@@ -403,6 +434,8 @@ int main(int argc, char **argv)
 	    {"root", required_argument, NULL, 'r'},
 	    {"once", no_argument, NULL, 'o'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"restore-state", no_argument, NULL, 'R'},
 	    {NULL, 0, NULL, 0},
 	};
 	struct daemon d = {.config_path = DEFAULT_CONFIG,
@@ -410,7 +443,7 @@ int main(int argc, char **argv)
 			   .socket_path = DEFAULT_SOCKET,
 			   .root = "/",
 			   .ctl_fd = -1};
-	bool explicit_config = false, debug = false;
+	bool explicit_config = false, debug = false, restore_only = false;
 	sigset_t ss;
 	int c, r;
 
@@ -441,6 +474,12 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			return usage(stdout);
+		case 'V':
+			puts("sbcod " SBCO_VERSION);
+			return 0;
+		case 'R':
+			restore_only = true;
+			break;
 		default:
 			return usage(stderr);
 		}
@@ -455,6 +494,8 @@ int main(int argc, char **argv)
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGHUP);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
+	if (restore_only)
+		return restore_state(&d, explicit_config);
 	if (load_first_config(&d, explicit_config) < 0)
 		return 1;
 	r = setup(&d);

@@ -398,7 +398,7 @@ uint64_t sbco_libvirt_next_ns(const struct sbco_libvirt *lv)
 
 bool sbco_libvirt_connected(const struct sbco_libvirt *lv)
 {
-	return lv->conn != NULL;
+	return lv && lv->conn != NULL;
 }
 
 const struct sbco_vm_list *sbco_libvirt_vms(const struct sbco_libvirt *lv)

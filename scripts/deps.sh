@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Install the Debian 12 packages sbco needs to build, test and run. Idempotent: it only
 # calls apt-get when a package is missing, and runs `apt-get update` first when it does.
-# usage: scripts/deps.sh [build|check|run|all]   (default: all)
+# usage: scripts/deps.sh [build|check|run|deb|all]   (default: all)
 set -eu
 WHAT=${1:-all}
 
@@ -11,15 +11,19 @@ libnl-route-3-dev libcjson-dev libsystemd-dev libcmocka-dev clang clang-format \
 libclang-rt-14-dev scdoc"
 CHECK="valgrind libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 \
 busybox-static cpio linux-image-amd64 util-linux procps systemd man-db tmux \
-linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils patch"
+linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils patch debhelper dpkg-dev \
+fakeroot lintian"
 RUN="libvirt-clients"
+DEB="build-essential debhelper dpkg-dev fakeroot lintian pkg-config libvirt-dev libcgroup-dev \
+libnl-3-dev libcjson-dev libsystemd-dev libcmocka-dev scdoc"
 
 case "$WHAT" in
 build) PKGS=$BUILD ;;
 check) PKGS="$BUILD $CHECK" ;;
 run) PKGS="$BUILD $RUN" ;;
+deb) PKGS=$DEB ;;
 all) PKGS="$BUILD $CHECK $RUN" ;;
-*) echo "deps.sh: unknown set '$WHAT' (build|check|run|all)" >&2; exit 2 ;;
+*) echo "deps.sh: unknown set '$WHAT' (build|check|run|deb|all)" >&2; exit 2 ;;
 esac
 
 missing=""
