@@ -26,7 +26,7 @@ else
 Q := @
 endif
 
-PKGS := libcjson libvirt libvirt-qemu libnl-3.0 libcgroup libsystemd
+PKGS := libcjson libvirt libvirt-qemu libnl-3.0 libcgroup libsystemd libxml-2.0
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

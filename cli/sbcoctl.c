@@ -29,7 +29,8 @@ static int usage(FILE *f)
 		   "Verbs (offline, no daemon needed):\n"
 		   "  analyze [FILE|-]    analyze a saved scheduler dump (default: stdin)\n"
 		   "  snapshot            analyze the live host's dump (root, debugfs mounted)\n"
-		   "  vms                 list VMs and vCPUs (libvirt and /proc)\n"
+		   "  vms                 list VMs and vCPUs (libvirt and /proc) with the policy\n"
+		   "                      the config and domain metadata give each\n"
 		   "  config check FILE   validate a config file as sbcod would\n"
 		   "Verbs (ask the running sbcod):\n"
 		   "  status              daemon, kernel capabilities, levers, cycle cost\n"
@@ -50,6 +51,7 @@ static int usage(FILE *f)
 		   "  -u, --uri URI       libvirt URI for vms (default qemu:///system)\n"
 		   "      --no-libvirt    vms: /proc scan only\n"
 		   "      --qmp           vms: vCPU thread ids from QMP (taints the domain)\n"
+		   "  -c, --config FILE   vms: the config (default /etc/sbco/sbco.json)\n"
 		   "  -S, --socket PATH   sbcod's socket (default /run/sbco/sbcod.sock)\n"
 		   "  -d, --delay SECS    top: refresh interval (default 1)\n"
 		   "  -n, --iterations N  top: stop after N refreshes\n"
@@ -118,6 +120,7 @@ int main(int argc, char **argv)
 	    {"uri", required_argument, NULL, 'u'},
 	    {"no-libvirt", no_argument, NULL, 'L'},
 	    {"qmp", no_argument, NULL, 'Q'},
+	    {"config", required_argument, NULL, 'c'},
 	    {"socket", required_argument, NULL, 'S'},
 	    {"delay", required_argument, NULL, 'd'},
 	    {"iterations", required_argument, NULL, 'n'},
@@ -135,7 +138,7 @@ int main(int argc, char **argv)
 	int c, r, ret = 1;
 	unsigned delay_ms = 1000, iterations = 0;
 
-	while ((c = getopt_long(argc, argv, "jaA:p:r:u:S:d:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jaA:p:r:u:S:d:n:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			oo.json = true;
@@ -208,6 +211,9 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			break;
+		case 'c':
+			vo.config = optarg;
 			break;
 		case 'h':
 			return usage(stdout);

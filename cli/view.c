@@ -236,16 +236,21 @@ void view_vms(FILE *f, const cJSON *r)
 {
 	const cJSON *vm, *v;
 
-	fprintf(f, "%-24s %-8s %8s %-5s %s\n", "VM", "BACKEND", "PID", "MODE", "vCPU:tid:CPUs");
+	fprintf(f, "%-24s %-8s %8s %-5s %5s %-8s %s\n", "VM", "BACKEND", "PID", "MODE", "ALPHA",
+		"SOURCE", "vCPU:tid:CPUs");
 	cJSON_ArrayForEach(vm, cJSON_GetObjectItemCaseSensitive(r, "vms"))
 	{
 		const char *name = view_str(vm, "name");
+		const cJSON *meta = cJSON_GetObjectItemCaseSensitive(vm, "metadata");
 
-		fprintf(f, "%s%-24s%s %-8s %8.0f %-5s", view_vm_colour(name), name, view_reset(),
-			view_str(vm, "backend"), view_num(vm, "pid"), view_str(vm, "mode"));
+		fprintf(f, "%s%-24s%s %-8s %8.0f %-5s %5.2f %-8s", view_vm_colour(name), name,
+			view_reset(), view_str(vm, "backend"), view_num(vm, "pid"),
+			view_str(vm, "mode"), view_num(vm, "alpha"), view_str(vm, "source"));
 		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(vm, "vcpus"))
 		    fprintf(f, " %.0f:%.0f:%s", view_num(v, "index"), view_num(v, "tid"),
 			    view_str(v, "affinity"));
 		fputc('\n', f);
+		if (meta && view_str(meta, "error")[0])
+			fprintf(f, "  domain metadata ignored: %s\n", view_str(meta, "error"));
 	}
 }

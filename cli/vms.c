@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sbcoctl vms: one discovery pass of both backends (libvirt first, then the /proc scan for
- * VMMs libvirt does not manage), printed as a table or JSON. A libvirt that cannot be
- * reached is reported on stderr and the /proc results are still shown.
+ * VMMs libvirt does not manage), printed as a table or JSON, with the policy sbcod would
+ * give each VM (config, rules, domain metadata) and where its mode comes from. A libvirt
+ * that cannot be reached is reported on stderr and the /proc results are still shown.
  */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "output.h"
+#include "sbco_json.h"
 #include "vms.h"
 
 static const char *backend_name(enum sbco_backend b)
@@ -18,16 +20,21 @@ static const char *backend_name(enum sbco_backend b)
 	return b == SBCO_BACKEND_LIBVIRT ? "libvirt" : "proc";
 }
 
-static void print_table(const struct sbco_vm_list *l)
+static void print_table(const struct sbco_vm_list *l, const struct sbco_vm_policy *pol)
 {
 	char aff[256];
 
-	printf("%-24s %-8s %8s  %-36s %s\n", "VM", "BACKEND", "PID", "UUID", "PINNED");
+	printf("%-24s %-8s %8s  %-36s %-5s %5s %-8s %s\n", "VM", "BACKEND", "PID", "UUID", "MODE",
+	       "ALPHA", "SOURCE", "PINNED");
 	for (size_t i = 0; i < l->nr; i++) {
 		const struct sbco_vm *vm = &l->vms[i];
 
-		printf("%-24s %-8s %8d  %-36s %s\n", vm->name, backend_name(vm->backend), vm->pid,
-		       vm->uuid[0] ? vm->uuid : "-", vm->pinned ? vm->pin_reason : "no");
+		printf("%-24s %-8s %8d  %-36s %-5s %5.2f %-8s %s\n", vm->name,
+		       backend_name(vm->backend), vm->pid, vm->uuid[0] ? vm->uuid : "-",
+		       sbco_mode_name(pol[i].mode), pol[i].alpha, sbco_source_name(pol[i].source),
+		       vm->pinned ? vm->pin_reason : "no");
+		if (vm->meta.error)
+			printf("  domain metadata ignored: %s\n", vm->meta.error);
 		printf("  %5s %8s %4s %-16s %-6s %s\n", "vCPU", "TID", "CPU", "AFFINITY", "PINNED",
 		       "CGROUP");
 		for (size_t k = 0; k < vm->nr_vcpus; k++) {
@@ -43,7 +50,7 @@ static void print_table(const struct sbco_vm_list *l)
 		printf("(no VMs found)\n");
 }
 
-static int print_json(const struct sbco_vm_list *l)
+static int print_json(const struct sbco_vm_list *l, const struct sbco_vm_policy *pol)
 {
 	cJSON *root = cJSON_CreateArray();
 	char aff[4096];
@@ -57,6 +64,7 @@ static int print_json(const struct sbco_vm_list *l)
 		cJSON_AddStringToObject(j, "backend", backend_name(vm->backend));
 		cJSON_AddNumberToObject(j, "pid", vm->pid);
 		cJSON_AddNumberToObject(j, "domid", vm->domid);
+		sbco_json_vm_policy(j, vm, &pol[i]);
 		cJSON_AddBoolToObject(j, "pinned", vm->pinned);
 		if (vm->pin_reason)
 			cJSON_AddStringToObject(j, "pin_reason", vm->pin_reason);
@@ -80,12 +88,34 @@ static int print_json(const struct sbco_vm_list *l)
 	return out_print_json(root);
 }
 
+/* The config vms applies: --config, else /etc/sbco/sbco.json, else the defaults. */
+static int load_config(const char *path, struct sbco_config **ret)
+{
+	char *errs = NULL;
+	int r = sbco_config_load(path ? path : "/etc/sbco/sbco.json", ret, &errs);
+
+	if (r == -ENOENT && !path) {
+		free(errs);
+		return sbco_config_default(ret);
+	}
+	if (r < 0)
+		fputs(errs ? errs : "sbcoctl: invalid config\n", stderr);
+	free(errs);
+	return r;
+}
+
 int vms_list(const struct sbco_patterns *pat, const struct vms_opts *o)
 {
 	struct sbco_libvirt *lv = NULL;
 	struct sbco_vm_list *proc = NULL, *all = NULL;
 	const struct sbco_vm_list *virt = NULL;
+	struct sbco_vm_policy *pol = NULL;
+	struct sbco_config *cfg = NULL;
 	int r;
+
+	r = load_config(o->config, &cfg);
+	if (r < 0)
+		return r;
 
 	if (!o->no_libvirt) {
 		struct sbco_libvirt_opts lo = {
@@ -109,11 +139,20 @@ int vms_list(const struct sbco_patterns *pat, const struct vms_opts *o)
 	r = sbco_vm_list_merge(virt, proc, &all);
 	if (r < 0)
 		goto out;
+	pol = calloc(all->nr + 1, sizeof(*pol));
+	if (!pol) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < all->nr; i++)
+		sbco_config_policy(cfg, &all->vms[i], &pol[i]);
 	if (o->json)
-		r = print_json(all);
+		r = print_json(all, pol);
 	else
-		print_table(all);
+		print_table(all, pol);
 out:
+	free(pol);
+	sbco_config_free(cfg);
 	sbco_vm_list_free(all);
 	sbco_vm_list_free(proc);
 	sbco_libvirt_free(lv);

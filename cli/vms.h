@@ -12,6 +12,7 @@
 struct vms_opts {
 	bool json, no_libvirt, qmp;
 	const char *uri, *root;
+	const char *config; /* NULL: /etc/sbco/sbco.json, the defaults when it is absent */
 };
 
 /* Returns 0 on success, -errno on failure (reported on stderr). */

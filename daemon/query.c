@@ -126,8 +126,7 @@ cJSON *query_vms(struct daemon *d, const cJSON *req)
 		cJSON_AddStringToObject(o, "backend",
 					vm->backend == SBCO_BACKEND_LIBVIRT ? "libvirt" : "proc");
 		cJSON_AddNumberToObject(o, "pid", vm->pid);
-		cJSON_AddStringToObject(o, "mode", sbco_mode_name(pol[i].mode));
-		cJSON_AddNumberToObject(o, "alpha", pol[i].alpha);
+		sbco_json_vm_policy(o, vm, &pol[i]);
 		cJSON_AddBoolToObject(o, "pinned", vm->pinned);
 		for (size_t k = 0; k < vm->nr_vcpus; k++) {
 			cJSON *x = cJSON_CreateObject();
@@ -303,99 +302,16 @@ cJSON *query_runqueue(struct daemon *d, const cJSON *req)
 }
 
 /* A Prometheus label value, escaped. */
-static void put_label(FILE *f, const char *s)
-{
-	for (; *s; s++)
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if (*s == '\n')
-			fputs("\\n", f);
-		else
-			fputc(*s, f);
-}
-
 /* Prometheus text exposition format, as one JSON string ("text"). */
 cJSON *query_metrics(struct daemon *d, const cJSON *req)
 {
-	const struct sbco_snapshot *s;
-	const struct sbco_ordinates *o;
-	const struct sbco_vm_set *set;
-	struct sbco_engine_stats st;
 	char *buf = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
 	cJSON *r;
 
 	(void)req;
-	if (!f)
-		return error_reply("out of memory");
-	sbco_engine_get_stats(d->eng, &st);
-	sbco_engine_last(d->eng, &s, &o, &set);
-	fprintf(f,
-		"# HELP sbco_cycles_total Policy cycles run.\n# TYPE sbco_cycles_total counter\n"
-		"sbco_cycles_total %lu\n",
-		(unsigned long)st.cycles);
-	fprintf(f,
-		"# HELP sbco_vm_samples_total VM samples with two or more runnable vCPUs.\n"
-		"# TYPE sbco_vm_samples_total counter\nsbco_vm_samples_total %lu\n",
-		(unsigned long)st.vm_samples);
-	fprintf(f,
-		"# HELP sbco_stacked_samples_total Samples with two runnable siblings on one "
-		"queue.\n# TYPE sbco_stacked_samples_total counter\n"
-		"sbco_stacked_samples_total %lu\n",
-		(unsigned long)st.stacked);
-	fprintf(f,
-		"# HELP sbco_threshold_exceeded_samples_total Samples with distance >= alpha * "
-		"Q across queues.\n# TYPE sbco_threshold_exceeded_samples_total counter\n"
-		"sbco_threshold_exceeded_samples_total %lu\n",
-		(unsigned long)st.exceeded);
-	fprintf(f,
-		"# HELP sbco_actions_total Balancing actions applied.\n"
-		"# TYPE sbco_actions_total counter\nsbco_actions_total %lu\n"
-		"# HELP sbco_action_errors_total Actions refused by the kernel.\n"
-		"# TYPE sbco_action_errors_total counter\nsbco_action_errors_total %lu\n",
-		(unsigned long)st.actions, (unsigned long)st.action_errors);
-	fprintf(f,
-		"# HELP sbco_cycle_seconds Duration of the last good cycle (dump read + policy).\n"
-		"# TYPE sbco_cycle_seconds gauge\nsbco_cycle_seconds %.6f\n",
-		(double)(d->cost.read_ns + d->cost.cycle_ns) / 1e9);
-	fprintf(f, "# HELP sbco_vm_distance Scheduling distance of a VM at the last cycle.\n"
-		   "# TYPE sbco_vm_distance gauge\n");
-	for (size_t i = 0; set && i < set->nr_vms; i++) {
-		const struct sbco_vm *vm =
-		    sbco_vm_list_find_pid(sbco_engine_vms(d->eng, NULL), set->vms[i].tgid);
-
-		fputs("sbco_vm_distance{vm=\"", f);
-		put_label(f, vm ? vm->name : set->vms[i].name);
-		fprintf(f, "\"} %d\n", set->vms[i].distance);
-	}
-	{
-		static const char *const name[3] = {"busy_samples", "stacked_samples",
-						    "exceeded_samples"};
-		static const char *const help[3] = {
-		    "Samples of a VM with two or more runnable vCPUs.",
-		    "Samples of a VM with two runnable siblings on one queue.",
-		    "Samples of a VM with distance >= alpha * Q across queues."};
-		const struct sbco_vm_list *l = sbco_engine_vms(d->eng, NULL);
-
-		for (int k = 0; k < 3; k++) {
-			fprintf(f, "# HELP sbco_vm_%s_total %s\n# TYPE sbco_vm_%s_total counter\n",
-				name[k], help[k], name[k]);
-			for (size_t i = 0; i < l->nr; i++) {
-				struct sbco_vm_counts c;
-				uint64_t v[3];
-
-				sbco_engine_vm_counts(d->eng, l->vms[i].pid, &c);
-				v[0] = c.samples;
-				v[1] = c.stacked;
-				v[2] = c.exceeded;
-				fprintf(f, "sbco_vm_%s_total{vm=\"", name[k]);
-				put_label(f, l->vms[i].name);
-				fprintf(f, "\"} %lu\n", (unsigned long)v[k]);
-			}
-		}
-	}
-	fclose(f);
+	if (daemon_metrics_text(d, &buf, &len) < 0)
+		return error_reply("metrics: out of memory");
 	r = cJSON_CreateObject();
 	cJSON_AddStringToObject(r, "text", buf ? buf : "");
 	free(buf);

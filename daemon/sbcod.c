@@ -53,8 +53,10 @@ int daemon_refresh(struct daemon *d, bool restore_first)
 	for (size_t i = 0; i < all->nr; i++) {
 		sbco_config_policy(d->cfg, &all->vms[i], &pol[i]);
 		for (size_t k = 0; k < d->nr_ovr; k++)
-			if (!strcmp(d->ovr[k].vm, all->vms[i].name))
+			if (!strcmp(d->ovr[k].vm, all->vms[i].name)) {
 				pol[i].mode = d->ovr[k].mode;
+				pol[i].source = SBCO_SOURCE_OVERRIDE;
+			}
 	}
 	vmlog_changes(d, all, pol);
 	if (restore_first)
@@ -207,6 +209,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	} else {
 		d->cycles_ok++;
 		notify_status(d);
+		daemon_textfile(d, now_ns());
 	}
 	if (d->once && d->ready)
 		return sd_event_exit(sd_event_source_get_event(s), 0);

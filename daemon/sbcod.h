@@ -43,6 +43,8 @@ struct daemon {
 	unsigned warns;
 	struct cycle_cost cost;
 	const char *dump_path; /* where the last dump came from (static string) */
+	uint64_t textfile_ns;  /* when the metrics textfile was last written */
+	bool textfile_failing;
 };
 
 /* Re-read the config; on errors log them and keep the running one. Returns 0 or -EINVAL,
@@ -55,6 +57,10 @@ int daemon_refresh(struct daemon *d, bool restore_first);
 void vmlog_changes(struct daemon *d, const struct sbco_vm_list *now,
 		   const struct sbco_vm_policy *pol);
 void vmlog_event(void *userdata, const struct sbco_event *ev);
+
+/* Metrics (metrics.c): the Prometheus text (malloc'ed), and the textfile when due. */
+int daemon_metrics_text(struct daemon *d, char **ret, size_t *ret_len);
+void daemon_textfile(struct daemon *d, uint64_t now_ns);
 
 /* Control socket: listen on path (mode 0660, group "sbco" when it exists). */
 int ctl_open(struct daemon *d, const char *path);

@@ -5,6 +5,7 @@
  * fields SBCO_VM, SBCO_UUID, SBCO_VCPU and SBCO_TID.
  */
 #include <errno.h>
+#include <string.h>
 #include <time.h>
 
 #include "log.h"
@@ -21,20 +22,34 @@ static const char *uuid_of(const struct sbco_vm *vm)
 void vmlog_changes(struct daemon *d, const struct sbco_vm_list *now,
 		   const struct sbco_vm_policy *pol)
 {
-	const struct sbco_vm_list *before = sbco_engine_vms(d->eng, NULL);
+	const struct sbco_vm_policy *polb;
+	const struct sbco_vm_list *before = sbco_engine_vms(d->eng, &polb);
 
 	for (size_t i = 0; i < now->nr; i++) {
 		const struct sbco_vm *vm = &now->vms[i];
+		const struct sbco_vm *old = sbco_vm_list_find_pid(before, vm->pid);
+		const struct sbco_vm_policy *p = &pol[i],
+					    *pb = old ? &polb[old - before->vms] : NULL;
 
-		if (!sbco_vm_list_find_pid(before, vm->pid))
+		if (!old)
 			log_vm(LOG_INFO, 0, vm->name, uuid_of(vm), -1, vm->pid,
-			       "VM '%s' (%s, pid %d, uuid %s, %zu vCPUs): mode %s%s", vm->name,
+			       "VM '%s' (%s, pid %d, uuid %s, %zu vCPUs): mode %s (%s)%s", vm->name,
 			       vm->backend == SBCO_BACKEND_LIBVIRT ? "libvirt" : "proc", vm->pid,
-			       vm->uuid[0] ? vm->uuid : "-", vm->nr_vcpus,
-			       sbco_mode_name(pol[i].mode),
-			       vm->pinned && !pol[i].override_pinning
+			       vm->uuid[0] ? vm->uuid : "-", vm->nr_vcpus, sbco_mode_name(p->mode),
+			       sbco_source_name(p->source),
+			       vm->pinned && !p->override_pinning
 				   ? ", pinned by the operator: affinity left alone"
 				   : "");
+		else if (pb->mode != p->mode || pb->source != p->source || pb->alpha != p->alpha)
+			log_vm(LOG_INFO, 0, vm->name, uuid_of(vm), -1, vm->pid,
+			       "VM '%s': mode %s alpha %.3g (%s), was %s alpha %.3g (%s)", vm->name,
+			       sbco_mode_name(p->mode), p->alpha, sbco_source_name(p->source),
+			       sbco_mode_name(pb->mode), pb->alpha, sbco_source_name(pb->source));
+		if (vm->meta.error &&
+		    (!old || !old->meta.error || strcmp(old->meta.error, vm->meta.error)))
+			log_vm(LOG_WARNING, 0, vm->name, uuid_of(vm), -1, vm->pid,
+			       "VM '%s': sbco domain metadata ignored: %s", vm->name,
+			       vm->meta.error);
 	}
 	for (size_t i = 0; i < before->nr; i++) {
 		const struct sbco_vm *vm = &before->vms[i];
@@ -84,6 +99,14 @@ void vmlog_event(void *userdata, const struct sbco_event *ev)
 		log_vm(ev->err ? warn_prio(d) : LOG_INFO, ev->err, name, uuid_of(ev->vm), ev->vcpu,
 		       ev->tid, "VM '%s' vCPU %d (tid %d): %s CPUs %s (anti-stacking)", name,
 		       ev->vcpu, ev->tid, ev->err ? "cannot allow" : "allowed", cpus);
+		return;
+	}
+	if (ev->kind == SBCO_EVENT_UNPLACE) {
+		sbco_cpuset_format(ev->cpus, cpus, sizeof(cpus));
+		log_vm(ev->err ? warn_prio(d) : LOG_INFO, ev->err, name, uuid_of(ev->vm), ev->vcpu,
+		       ev->tid,
+		       "VM '%s' vCPU %d (tid %d): %s its original CPUs %s (no anti-stacking)", name,
+		       ev->vcpu, ev->tid, ev->err ? "cannot give back" : "back to", cpus);
 		return;
 	}
 	log_vm(ev->err ? warn_prio(d) : LOG_DEBUG, ev->err, name, uuid_of(ev->vm), ev->vcpu,

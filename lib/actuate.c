@@ -284,6 +284,29 @@ int sbco_actuator_set_vcpu_affinity(struct sbco_actuator *a, int32_t tid, const 
 	return gone(a, tid, put_affinity(a, rec, c));
 }
 
+int sbco_actuator_restore_affinity(struct sbco_actuator *a, int32_t tid,
+				   struct sbco_cpuset *ret_cpus)
+{
+	struct record *rec = find(a, K_AFFINITY, tid, NULL);
+	size_t i;
+	int r;
+
+	if (!rec)
+		return -ENOENT;
+	r = put_affinity(a, rec, &rec->cpus);
+	if (r == -ESRCH || r == -ENOENT)
+		return gone(a, tid, r); /* every record of the thread dropped */
+	if (r < 0)
+		return r; /* kept: restore_all tries again */
+	if (ret_cpus)
+		*ret_cpus = rec->cpus;
+	i = (size_t)(rec - a->r);
+	memmove(&a->r[i], &a->r[i + 1], (a->n - i - 1) * sizeof(*a->r));
+	a->n--;
+	(void)save_state(a); /* one original fewer; a stale entry would only restore it again */
+	return r;
+}
+
 int sbco_actuator_set_affinity(struct sbco_actuator *a, int32_t tid, const struct sbco_cpuset *c)
 {
 	return sbco_actuator_set_vcpu_affinity(a, tid, NULL, -1, c);

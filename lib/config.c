@@ -342,6 +342,21 @@ static void parse_top(const cJSON *root, struct errs *e, struct sbco_config *c)
 			parse_balance(it, e, &c->balance);
 		} else if (!strcmp(k, "vms")) {
 			parse_rules(it, e, c);
+		} else if (!strcmp(k, "domain_metadata")) {
+			boolean(it, "domain_metadata", e, &c->domain_metadata);
+		} else if (!strcmp(k, "textfile_dir")) {
+			free(c->textfile_dir);
+			c->textfile_dir = NULL;
+			if (cJSON_IsString(it) && it->valuestring[0] == '/') {
+				if (!(c->textfile_dir = strdup(it->valuestring)))
+					e->oom = true;
+			} else if (!cJSON_IsNull(it)) {
+				errf(e,
+				     "textfile_dir: expected an absolute directory path or null");
+			}
+		} else if (!strcmp(k, "textfile_interval_s")) {
+			if (number(it, "textfile_interval_s", 1, 3600, false, true, e, &d))
+				c->textfile_interval_s = (uint32_t)d;
 		} else {
 			errf(e, "%s: unknown key", k);
 		}
@@ -356,6 +371,7 @@ struct sbco_config *sbco_config_free(struct sbco_config *c)
 		free(c->rules[i].pattern);
 	free(c->rules);
 	free(c->libvirt_uri);
+	free(c->textfile_dir);
 	sbco_patterns_clear(&c->patterns);
 	free(c);
 	return NULL;
@@ -379,6 +395,8 @@ static struct sbco_config *defaults(void)
 	c->levers[3] = SBCO_LEVER_NICE;
 	c->nr_levers = 4;
 	c->libvirt_uri = strdup("qemu:///system");
+	c->domain_metadata = true;
+	c->textfile_interval_s = 15;
 	sbco_balance_cfg_default(&c->balance);
 	if (!c->libvirt_uri || sbco_patterns_default(&c->patterns) < 0)
 		return sbco_config_free(c);
@@ -500,21 +518,42 @@ static bool rule_matches(const struct sbco_vm_rule *r, const struct sbco_vm *vm)
 void sbco_config_policy(const struct sbco_config *c, const struct sbco_vm *vm,
 			struct sbco_vm_policy *ret)
 {
-	*ret = (struct sbco_vm_policy){
-	    .mode = c->mode, .alpha = c->alpha, .override_pinning = c->override_pinning};
+	*ret = (struct sbco_vm_policy){.mode = c->mode,
+				       .alpha = c->alpha,
+				       .override_pinning = c->override_pinning,
+				       .source = SBCO_SOURCE_DEFAULT,
+				       .rule = -1};
 	for (size_t i = 0; i < c->nr_rules; i++) {
 		const struct sbco_vm_rule *r = &c->rules[i];
 
 		if (!rule_matches(r, vm))
 			continue;
-		if (r->has_mode)
+		ret->rule = (int)i;
+		if (r->has_mode) {
 			ret->mode = r->mode;
+			ret->source = SBCO_SOURCE_RULE;
+		}
 		if (r->has_alpha)
 			ret->alpha = r->alpha;
 		if (r->has_override)
 			ret->override_pinning = r->override_pinning;
-		return;
+		break;
 	}
+	if (!c->domain_metadata || !vm->meta.valid)
+		return;
+	if (vm->meta.has_mode) {
+		ret->mode = vm->meta.mode;
+		ret->source = SBCO_SOURCE_METADATA;
+	}
+	if (vm->meta.has_alpha)
+		ret->alpha = vm->meta.alpha;
+}
+
+const char *sbco_source_name(enum sbco_policy_source s)
+{
+	static const char *const n[] = {"default", "rule", "metadata", "override"};
+
+	return (unsigned)s < 4 ? n[s] : "?";
 }
 
 int sbco_lever_pick(const enum sbco_lever *allowed, size_t n, int major, int minor,

@@ -232,6 +232,37 @@ static void base_affinities(struct sbco_engine *e, struct sbco_vm_list *l,
 	}
 }
 
+/* vCPUs sbco placed that get no placement now (their VM went to mode off, became pinned,
+ * ...): their original affinity back, at once. */
+static void unplace(struct sbco_engine *e, struct sbco_vm_list *l, const struct sbco_placement *pl,
+		    size_t n)
+{
+	for (size_t v = 0; v < l->nr; v++)
+		for (size_t k = 0; k < l->vms[v].nr_vcpus; k++) {
+			struct sbco_vcpu *vc = &l->vms[v].vcpus[k];
+			struct sbco_cpuset orig;
+			bool placed = false;
+			int r;
+
+			for (size_t i = 0; i < n && !placed; i++)
+				placed = pl[i].vm == v && pl[i].vcpu == k;
+			if (placed || vc->tid <= 0 ||
+			    sbco_actuator_original_affinity(e->act, vc->tid, &orig) < 0)
+				continue;
+			r = sbco_actuator_restore_affinity(e->act, vc->tid, &orig);
+			notify(e, &(struct sbco_event){.kind = SBCO_EVENT_UNPLACE,
+						       .vm = &l->vms[v],
+						       .vcpu = vc->index,
+						       .tid = vc->tid,
+						       .cpus = &orig,
+						       .err = r});
+			if (r == -ESRCH)
+				e->st.vanished++;
+			else if (r < 0)
+				e->st.action_errors++;
+		}
+}
+
 int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 			const struct sbco_vm_policy *pol, const struct sbco_topology *topo)
 {
@@ -258,9 +289,17 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 	prune_counters(e);
 	for (size_t i = 0; i < n; i++) {
 		const struct sbco_vcpu *v = &copy->vms[pl[i].vm].vcpus[pl[i].vcpu];
+		struct sbco_cpuset cur;
 
-		if (v->tid <= 0 || sbco_cpuset_equal(&v->affinity, &pl[i].cpus))
+		if (v->tid <= 0)
 			continue;
+		/* already there (v->affinity is the original): no call, no libvirt event */
+		if (e->ops->get_affinity(e->ud, v->tid, &cur) == 0 &&
+		    sbco_cpuset_equal(&cur, &pl[i].cpus) &&
+		    sbco_actuator_original_affinity(e->act, v->tid, &cur) == 0) {
+			copy->vms[pl[i].vm].vcpus[pl[i].vcpu].affinity = pl[i].cpus;
+			continue;
+		}
 		r = sbco_actuator_set_vcpu_affinity(
 		    e->act, v->tid,
 		    copy->vms[pl[i].vm].backend == SBCO_BACKEND_LIBVIRT ? copy->vms[pl[i].vm].uuid
@@ -284,6 +323,8 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 		}
 		r = 0;
 	}
+	if (r == 0)
+		unplace(e, copy, pl, n);
 	free(pl);
 	return r;
 oom:
@@ -334,8 +375,22 @@ static bool own_cgroups(const struct sbco_engine *e)
 	return true;
 }
 
-static void count(struct sbco_engine *e, const struct sbco_vm_set *set, enum sbco_mode *mode,
-		  double *alpha)
+/* Are all runnable vCPUs of s on a CPU right now (co-running)? */
+static bool corunning(const struct sbco_snapshot *snap, const struct sbco_ordinates *o,
+		      const struct sbco_vm_stat *s)
+{
+	for (size_t k = 0; k < s->nr_vcpus; k++) {
+		size_t t = s->vcpus[k].task;
+
+		if (o->task[t].runnable && !snap->tasks[t].current)
+			return false;
+	}
+	return true;
+}
+
+static void count(struct sbco_engine *e, const struct sbco_snapshot *snap,
+		  const struct sbco_ordinates *o, const struct sbco_vm_set *set,
+		  enum sbco_mode *mode, double *alpha)
 {
 	for (size_t i = 0; i < set->nr_vms; i++) {
 		const struct sbco_vm_stat *s = &set->vms[i];
@@ -362,6 +417,7 @@ static void count(struct sbco_engine *e, const struct sbco_vm_set *set, enum sbc
 				c->samples++;
 				c->stacked += s->stacked;
 				c->exceeded += over;
+				c->corun += corunning(snap, o, s);
 			}
 		}
 	}
@@ -430,7 +486,7 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 	e->st.cycles++;
 	e->worst_distance = 0;
 	e->worst_vm[0] = '\0';
-	count(e, set, mode, alpha);
+	count(e, s, o, set, mode, alpha);
 	bal = e->bal;
 	if (e->nr_levers) {
 		r = sbco_lever_pick(e->levers, e->nr_levers, s->kernel_major, s->kernel_minor,

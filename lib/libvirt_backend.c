@@ -33,7 +33,7 @@ struct sbco_libvirt {
 	bool use_qmp;
 	int ka_interval, ka_count;
 	virConnectPtr conn;
-	int cb_ids[4];
+	int cb_ids[5];
 	int efd;
 	uint64_t next_ns, backoff_ns;
 	struct sbco_vm_list vms;
@@ -130,6 +130,16 @@ static void on_device(virConnectPtr c, virDomainPtr dom, const char *alias, void
 	mark_dirty(opaque, dom);
 }
 
+/* an orchestrator changed a domain's metadata: ours decides its policy */
+static void on_metadata(virConnectPtr c, virDomainPtr dom, int type, const char *nsuri,
+			void *opaque)
+{
+	(void)c;
+	if (type == VIR_DOMAIN_METADATA_ELEMENT && nsuri && strcmp(nsuri, SBCO_XMLNS))
+		return;
+	mark_dirty(opaque, dom);
+}
+
 static void on_close(virConnectPtr c, int reason, void *opaque)
 {
 	struct sbco_libvirt *lv = opaque;
@@ -153,13 +163,13 @@ static void drop_connection(struct sbco_libvirt *lv)
 {
 	if (!lv->conn)
 		return;
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < sizeof(lv->cb_ids) / sizeof(lv->cb_ids[0]); i++)
 		if (lv->cb_ids[i] >= 0)
 			virConnectDomainEventDeregisterAny(lv->conn, lv->cb_ids[i]);
 	virConnectUnregisterCloseCallback(lv->conn, on_close);
 	virConnectClose(lv->conn);
 	lv->conn = NULL;
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < sizeof(lv->cb_ids) / sizeof(lv->cb_ids[0]); i++)
 		lv->cb_ids[i] = -1;
 	lv->st.disconnects++;
 }
@@ -253,6 +263,9 @@ static int try_connect(struct sbco_libvirt *lv, uint64_t now_ns)
 	lv->cb_ids[3] =
 	    virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
 					     VIR_DOMAIN_EVENT_CALLBACK(on_device), lv, NULL);
+	lv->cb_ids[4] =
+	    virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+					     VIR_DOMAIN_EVENT_CALLBACK(on_metadata), lv, NULL);
 	if (lv->cb_ids[0] < 0) {
 		set_err(lv, "registering lifecycle events");
 		goto fail_conn;
@@ -353,7 +366,7 @@ int sbco_libvirt_new(const struct sbco_libvirt_opts *o, struct sbco_libvirt **re
 	lv->use_qmp = o->use_qmp;
 	lv->ka_interval = o->keepalive_interval_s > 0 ? o->keepalive_interval_s : 5;
 	lv->ka_count = o->keepalive_count > 0 ? o->keepalive_count : 3;
-	for (int i = 0; i < 4; i++)
+	for (size_t i = 0; i < sizeof(lv->cb_ids) / sizeof(lv->cb_ids[0]); i++)
 		lv->cb_ids[i] = -1;
 	lv->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&lv->lock, NULL);

@@ -283,5 +283,15 @@ int lv_describe_domain(virDomainPtr dom, const char *root, const struct sbco_pat
 		if (r < 0)
 			return r;
 	}
+	/* the live definition's policy: `virsh metadata --live` and --config both reach it
+	 * (VIR_ERR_NO_DOMAIN_METADATA when there is none) */
+	xml = virDomainGetMetadata(dom, VIR_DOMAIN_METADATA_ELEMENT, SBCO_XMLNS,
+				   VIR_DOMAIN_AFFECT_LIVE);
+	if (xml) {
+		r = sbco_meta_parse(xml, strlen(xml), &vm->meta);
+		free(xml);
+		if (r == -ENOMEM)
+			return r;
+	}
 	return 0;
 }

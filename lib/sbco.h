@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 /* ---------------------------------------------------------------- logging */
@@ -294,6 +295,33 @@ static inline void sbco_cpuset_add(struct sbco_cpuset *c, unsigned cpu)
 
 /* ---------------------------------------------------------------- VM model */
 
+enum sbco_mode {
+	SBCO_MODE_OFF = 0, /* observe only: the default scheduler ("DFT") */
+	SBCO_MODE_BAL,	   /* anti-stacking */
+	SBCO_MODE_SBCO,	   /* anti-stacking + distance balancing */
+};
+
+/* Per-VM policy an orchestrator put in the libvirt domain XML, as
+ * <metadata><sbco:policy xmlns:sbco="SBCO_XMLNS" mode="sbco" alpha="0.5"/></metadata>. */
+#define SBCO_XMLNS "http://sbco.dev/xmlns/libvirt/policy/1.0"
+
+struct sbco_vm_meta {
+	bool present; /* the domain has an element in SBCO_XMLNS */
+	bool valid;   /* and it parsed: has_* say what it sets */
+	bool has_mode, has_alpha;
+	enum sbco_mode mode;
+	double alpha;
+	char *error; /* owned: why an invalid element is ignored, NULL otherwise */
+};
+
+/* Parse the metadata element libvirt returns (virDomainGetMetadata, ELEMENT, which finds
+ * it by SBCO_XMLNS and returns it without a namespace): root "policy", in no namespace or
+ * SBCO_XMLNS, attributes mode (off|bal|sbco) and alpha ((0, 1]), nothing else;
+ * at most 4 KiB. Fills *ret (present = true) and returns 0, or -EINVAL with ret->error
+ * saying what is wrong (valid = false), or -ENOMEM. Clear with sbco_vm_meta_clear(). */
+int sbco_meta_parse(const char *xml, size_t len, struct sbco_vm_meta *ret);
+void sbco_vm_meta_clear(struct sbco_vm_meta *m);
+
 enum sbco_backend {
 	SBCO_BACKEND_PROC = 0, /* found by vCPU thread names in /proc */
 	SBCO_BACKEND_LIBVIRT,
@@ -319,6 +347,7 @@ struct sbco_vm {
 	bool pinned;	  /* any operator pinning: <vcpupin>, <vcpu cpuset=>, <cputune>, a cpuset
 			     or affinity narrower than the online CPUs */
 	char *pin_reason; /* what made it pinned, owned, NULL if not */
+	struct sbco_vm_meta meta; /* libvirt domain metadata (backend LIBVIRT) */
 };
 
 struct sbco_vm_list {
@@ -513,17 +542,21 @@ struct sbco_topology *sbco_topology_free(struct sbco_topology *t);
 
 /* ---------------------------------------------------------------- policy: anti-stacking */
 
-enum sbco_mode {
-	SBCO_MODE_OFF = 0, /* observe only: the default scheduler ("DFT") */
-	SBCO_MODE_BAL,	   /* anti-stacking */
-	SBCO_MODE_SBCO,	   /* anti-stacking + distance balancing */
+/* Where a VM's mode came from, weakest first; each one overrides the ones before it. */
+enum sbco_policy_source {
+	SBCO_SOURCE_DEFAULT = 0, /* the config's global "mode" */
+	SBCO_SOURCE_RULE,	 /* a "vms" rule of the config */
+	SBCO_SOURCE_METADATA,	 /* the libvirt domain's <sbco:policy> metadata */
+	SBCO_SOURCE_OVERRIDE,	 /* a runtime set-mode request */
 };
 
 /* Per-VM policy input, parallel to a struct sbco_vm_list. */
 struct sbco_vm_policy {
 	enum sbco_mode mode;
-	double alpha;	       /* distance threshold factor, (0, 1] */
-	bool override_pinning; /* the config allows overriding operator pinning */
+	double alpha;			/* distance threshold factor, (0, 1] */
+	bool override_pinning;		/* the config allows overriding operator pinning */
+	enum sbco_policy_source source; /* of the mode */
+	int rule;			/* index of the matching config rule, -1 none */
 };
 
 /* One vCPU's allowed CPUs under anti-stacking. */
@@ -675,6 +708,11 @@ int sbco_actuator_set_affinity(struct sbco_actuator *a, int32_t tid, const struc
 int sbco_actuator_set_vcpu_affinity(struct sbco_actuator *a, int32_t tid, const char *uuid,
 				    int32_t index, const struct sbco_cpuset *c);
 void sbco_actuator_set_pinner(struct sbco_actuator *a, sbco_pin_fn pin, void *userdata);
+/* Put back the original affinity of tid (the way it was set) and forget it: 0 (and
+ * *ret_cpus), -ESRCH when the thread is gone (forgotten too), -ENOENT when sbco never
+ * changed it, -errno when refused (kept for restore_all). */
+int sbco_actuator_restore_affinity(struct sbco_actuator *a, int32_t tid,
+				   struct sbco_cpuset *ret_cpus);
 /* Apply one balancing action (cgroup: the vCPU's own cpu cgroup, for the weight lever);
  * original_slice_ns: the slice in force before sbco (0 = default; the dump's S flag tells).
  * Records the original first. Returns 0, -ESRCH, -errno. */
@@ -747,8 +785,9 @@ const struct sbco_vm_list *sbco_engine_vms(const struct sbco_engine *e,
 					   const struct sbco_vm_policy **ret_pol);
 /* What the engine did, for the caller's log (placements at set_vms, nudges per cycle). */
 enum sbco_event_kind {
-	SBCO_EVENT_PLACE, /* anti-stacking: a vCPU's allowed CPUs set to cpus */
-	SBCO_EVENT_NUDGE, /* distance balancing: action applied */
+	SBCO_EVENT_PLACE,   /* anti-stacking: a vCPU's allowed CPUs set to cpus */
+	SBCO_EVENT_NUDGE,   /* distance balancing: action applied */
+	SBCO_EVENT_UNPLACE, /* anti-stacking ended for a vCPU: its original cpus back */
 };
 
 struct sbco_event {
@@ -756,7 +795,7 @@ struct sbco_event {
 	const struct sbco_vm *vm; /* NULL when the thread is no longer known */
 	int32_t vcpu;		  /* vCPU index, -1 unknown */
 	int32_t tid;
-	const struct sbco_cpuset *cpus;	  /* PLACE */
+	const struct sbco_cpuset *cpus;	  /* PLACE, UNPLACE */
 	const struct sbco_action *action; /* NUDGE */
 	int err;			  /* 0, or -errno when refused or gone (-ESRCH) */
 };
@@ -773,6 +812,7 @@ struct sbco_vm_counts {
 	uint64_t stacked;  /* of those: two runnable siblings on one queue */
 	uint64_t exceeded; /* of those: distance >= alpha x Q across queues */
 	uint64_t nudges;   /* balancing actions applied to its vCPUs */
+	uint64_t corun;	   /* of samples: every runnable vCPU on a CPU at once */
 };
 /* The counts of the VM whose VMM has this pid: 0, or -ENOENT (zeros) when unknown. */
 int sbco_engine_vm_counts(const struct sbco_engine *e, int32_t pid, struct sbco_vm_counts *ret);
@@ -783,6 +823,30 @@ bool sbco_engine_lever_works(const struct sbco_engine *e, enum sbco_lever lever)
 enum sbco_lever sbco_engine_lever(const struct sbco_engine *e);
 /* Undo every change (affinity, slice, nice, weight). */
 void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret);
+
+/* ---------------------------------------------------------------- metrics */
+
+/* What a daemon adds to the engine's numbers (see sbco_metrics_write). */
+struct sbco_metrics_extra {
+	const char *version;
+	int64_t cycle_ns, cycle_max_ns; /* last and longest good cycle */
+	uint64_t cycle_errors;		/* failed cycles */
+	uint64_t reloads, reload_errors;
+	int libvirt;		  /* -1 not configured, 0 disconnected, 1 connected */
+	uint64_t libvirt_events;  /* domain events received */
+	unsigned metadata_errors; /* VMs whose domain metadata is invalid now */
+};
+
+/* The Prometheus text exposition of e (and x) on f: global counters, VMs by mode, and per
+ * VM (labels vm, uuid) info with mode and policy source, vCPUs, distance, busy / stacked /
+ * exceeded / co-run samples, nudges, kernel debt, run delay and CPU time from
+ * root/proc/TID/schedstat. Returns 0 or -EIO / -ENOMEM. */
+struct sbco_engine;
+int sbco_metrics_write(FILE *f, const struct sbco_engine *e, const char *root,
+		       const struct sbco_metrics_extra *x);
+/* node_exporter's textfile collector: write text to dir/sbco.prom atomically (a hidden
+ * temp file in dir, mode 0644, renamed over it). Returns 0 or -errno. */
+int sbco_metrics_textfile(const char *dir, const char *text, size_t len);
 
 /* ---------------------------------------------------------------- configuration */
 
@@ -816,6 +880,9 @@ struct sbco_config {
 	struct sbco_vm_rule *rules;		 /* "vms": [{"name"|"uuid"|"match": ..., "mode",
 						    "alpha", "override_pinning"}, ...] */
 	size_t nr_rules;
+	bool domain_metadata;	      /* "domain_metadata": honour <sbco:policy> (true) */
+	char *textfile_dir;	      /* "textfile_dir": node_exporter dir, or null */
+	uint32_t textfile_interval_s; /* "textfile_interval_s": 1..3600 (15) */
 };
 
 /* Parse and validate a config. Every problem is collected as one line of *ret_errors
@@ -829,7 +896,8 @@ int sbco_config_load(const char *path, struct sbco_config **ret, char **ret_erro
 /* The defaults, as if from "{}". */
 int sbco_config_default(struct sbco_config **ret);
 struct sbco_config *sbco_config_free(struct sbco_config *c);
-/* The policy for vm: the first matching rule's values over the global ones. */
+/* The policy for vm: the global values, overridden by the first matching rule, overridden
+ * by the domain's valid metadata (when domain_metadata); ret->source says which won. */
 void sbco_config_policy(const struct sbco_config *c, const struct sbco_vm *vm,
 			struct sbco_vm_policy *ret);
 /* The first allowed lever that works here (see SBCO_LEVER_AUTO): returns it, or -ENOENT
@@ -837,6 +905,8 @@ void sbco_config_policy(const struct sbco_config *c, const struct sbco_vm *vm,
 int sbco_lever_pick(const enum sbco_lever *allowed, size_t n, int major, int minor,
 		    bool own_cgroups, bool kpatch);
 const char *sbco_mode_name(enum sbco_mode m);
+/* "default", "rule", "metadata", "override" */
+const char *sbco_source_name(enum sbco_policy_source s);
 const char *sbco_lever_name(enum sbco_lever l);
 
 /* ---------------------------------------------------------------- helpers */

@@ -18,6 +18,7 @@ void sbco_vm_clear(struct sbco_vm *vm)
 	free(vm->vcpus);
 	free(vm->name);
 	free(vm->pin_reason);
+	sbco_vm_meta_clear(&vm->meta);
 	memset(vm, 0, sizeof(*vm));
 }
 
@@ -56,6 +57,7 @@ int sbco_vm_list_add(struct sbco_vm_list *l, const struct sbco_vm *vm)
 	*d = *vm;
 	d->name = dup_or_null(vm->name ? vm->name : "", &oom);
 	d->pin_reason = dup_or_null(vm->pin_reason, &oom);
+	d->meta.error = dup_or_null(vm->meta.error, &oom);
 	d->vcpus = calloc(vm->nr_vcpus + 1, sizeof(*d->vcpus));
 	if (!d->vcpus)
 		oom = true;

@@ -7,15 +7,15 @@ set -eu
 WHAT=${1:-all}
 
 BUILD="build-essential pkg-config libvirt-dev libcgroup-dev libnl-3-dev libnl-genl-3-dev \
-libnl-route-3-dev libcjson-dev libsystemd-dev libcmocka-dev clang clang-format \
+libnl-route-3-dev libcjson-dev libsystemd-dev libxml2-dev libcmocka-dev clang clang-format \
 libclang-rt-14-dev scdoc"
 CHECK="valgrind libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 \
-busybox-static cpio linux-image-amd64 util-linux procps systemd man-db tmux \
+busybox-static cpio linux-image-amd64 util-linux procps systemd man-db tmux jq \
 linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils patch debhelper dpkg-dev \
 fakeroot lintian"
 RUN="libvirt-clients"
 DEB="build-essential debhelper dpkg-dev fakeroot lintian pkg-config libvirt-dev libcgroup-dev \
-libnl-3-dev libcjson-dev libsystemd-dev libcmocka-dev scdoc"
+libnl-3-dev libcjson-dev libsystemd-dev libxml2-dev libcmocka-dev scdoc"
 
 case "$WHAT" in
 build) PKGS=$BUILD ;;

@@ -11,7 +11,7 @@ B=${1:-build}
 . "$(dirname "$0")/../lib/sbcod.sh"
 TMUX_SOCK="sbcotest$$"
 trap 'tmux -L "$TMUX_SOCK" kill-server 2> /dev/null; cleanup' EXIT
-echo '{"libvirt_uri": null, "mode": "sbco", "interval_ms": 100}' > "$W/sbco.json"
+echo '{"libvirt_uri": null, "mode": "off", "interval_ms": 100, "vms": [{"name": "dA", "mode": "sbco"}, {"name": "dB", "mode": "sbco"}]}' > "$W/sbco.json"
 start_sbcod "$W/sbco.json"
 S="$B/sbcoctl --socket $W/sock"
 sleep 1.5
@@ -49,10 +49,22 @@ grep -q 'no such CPU' "$W/err" || fail "missing CPU error: $(cat "$W/err")"
 $S runqueue x 2> /dev/null; [ $? = 2 ] || fail "runqueue x: not a usage error"
 echo "ok: runqueue [CPU] in the Fig. 3a layout, vCPUs labelled by VM, colour only when asked"
 $S metrics > "$W/out" || fail "metrics"
-grep -q '^sbco_vm_busy_samples_total{vm="dA"} [0-9]' "$W/out" || fail "per-VM metrics"
-grep -q '^sbco_vm_distance{vm="dB"} [0-9]' "$W/out" || fail "distance metric not by VM name"
+grep -q '^sbco_vm_busy_samples_total{vm="dA",uuid=""} [0-9]' "$W/out" || fail "per-VM metrics"
+grep -q '^sbco_vm_distance{vm="dB",uuid=""} [0-9]' "$W/out" || fail "distance metric not by VM name"
+grep -q '^sbco_vm_info{vm="dA",uuid="",mode="sbco",source="rule"} 1' "$W/out" || fail "sbco_vm_info"
+grep -Eq '^sbco_vm_cpu_seconds_total\{vm="dA",uuid=""\} [1-9]' "$W/out" || fail "no CPU time of dA"
 [ "$(grep -c '^# TYPE' "$W/out")" = "$(grep '^# TYPE' "$W/out" | sort -u | wc -l)" ] || fail "duplicate metric family"
-echo "ok: metrics with per-VM counters, one TYPE line per family"
+PROMTOOL=$(sh scripts/promtool.sh "$B/tools") || fail "could not get promtool (scripts/promtool.sh)"
+"$PROMTOOL" check metrics < "$W/out" > "$W/err" 2>&1 || { cat "$W/err"; fail "promtool check metrics"; }
+echo "ok: metrics with per-VM counters, one TYPE line per family, promtool check metrics clean"
+# the Grafana dashboard: valid JSON, and every series it queries is one sbcod exports
+jq -e '.panels | length > 10' conf/grafana-dashboard.json > /dev/null || fail "dashboard JSON"
+# (sbco_libvirt_* only exist with libvirt configured: fleet_metadata.sh checks those)
+for m in $(jq -r '.. | .expr? // empty' conf/grafana-dashboard.json | grep -o 'sbco_[a-z_]*' |
+	grep -v '^sbco_libvirt_' | sort -u); do
+	grep -q "^# TYPE $m " "$W/out" || fail "dashboard queries $m, which sbcod does not export"
+done
+echo "ok: conf/grafana-dashboard.json parses and queries only exported metrics"
 $S -n 2 -d 0.5 top > "$W/out" || fail "top -n 2"
 [ "$(grep -c '^sbcoctl top' "$W/out")" = 2 ] || fail "top -n 2: not 2 frames"
 grep -Eq '^d[AB] +sbco +2 ' "$W/out" || { cat "$W/out"; fail "top: no VM rows"; }

@@ -9,7 +9,7 @@ B=${1:-build}
 . "$(dirname "$0")/../lib/debugfs.sh"
 . "$(dirname "$0")/../lib/sbcod.sh"
 cat > "$W/sbco.json" << JSON
-{"libvirt_uri": null, "mode": "bal", "interval_ms": 100}
+{"libvirt_uri": null, "mode": "off", "interval_ms": 100, "vms": [{"name": "dA", "mode": "bal"}, {"name": "dB", "mode": "bal"}]}
 JSON
 start_sbcod "$W/sbco.json"
 echo "ok: READY=1 ($(grep -c . "$W/notify.log") notify message(s))"
@@ -59,7 +59,7 @@ sleep 0.5
 kill -0 "$SBCOD" || fail "daemon died on a broken config"
 grep -q 'mode: expected' "$W/log" || fail "broken config not reported"
 $CTL '{"cmd":"status"}' | grep -q '"reload_errors":1' || fail "reload error not counted"
-$CTL '{"cmd":"status"}' | grep -q '"mode":"bal"' || fail "old config not kept"
+$CTL '{"cmd":"status"}' | grep -q '"mode":"off"' || fail "old config not kept"
 echo "ok: SIGHUP with a broken config keeps the old one"
 kill -TERM "$SBCOD"
 wait "$SBCOD"; rc=$?
@@ -69,7 +69,7 @@ for p in $(echo $PIDS | cut -d' ' -f1-2); do
 done
 [ ! -e "$W/state.json" ] || fail "state file left after a clean exit"
 echo "ok: SIGTERM restored every affinity and exited 0"
-echo '{"libvirt_uri": null, "mode": "bal", "interval_ms": 100}' > "$W/sbco.json"
+echo '{"libvirt_uri": null, "mode": "off", "interval_ms": 100, "vms": [{"name": "dA", "mode": "bal"}, {"name": "dB", "mode": "bal"}]}' > "$W/sbco.json"
 start_sbcod "$W/sbco.json"
 kill -9 "$SBCOD"
 wait "$SBCOD" 2> /dev/null

@@ -9,7 +9,8 @@
 #   lv_setup WORKDIR        isolate, build the guest initramfs, start libvirtd
 #   lv_libvirtd_start | lv_libvirtd_stop | lv_libvirtd_restart
 #   lv_define NAME VCPUS [CMDLINE [CURRENT]]  define a persistent TCG domain booting the
-#                           test guest (CURRENT < VCPUS: the rest can be hot-plugged)
+#                           test guest (CURRENT < VCPUS: the rest can be hot-plugged);
+#                           LV_METADATA, when set, goes into its <metadata> element
 #   lv_start NAME           start it and wait (bounded) for BOOT-OK on its serial log
 #   lv_cleanup              destroy + undefine our domains, stop libvirtd (idempotent)
 LV_PREFIX=${LV_PREFIX:-sbcot$$}
@@ -107,6 +108,7 @@ lv_define() {
 	cat > "$LV_WORK/$name.xml" <<XML
 <domain type='qemu'>
   <name>$name</name>
+  <metadata>${LV_METADATA:-}</metadata>
   <memory unit='MiB'>192</memory>
   <vcpu placement='static' current='${4:-$vcpus}'>$vcpus</vcpu>
   <os>

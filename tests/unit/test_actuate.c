@@ -5,6 +5,8 @@
  * are dropped; a shared cgroup is never reweighted; the real weight operations on a fake
  * cgroup v2 tree (cpu.weight) and v1 tree (cpu.shares).
  */
+#include <sys/stat.h>
+
 #include "testutil.h"
 
 struct fake {
@@ -281,6 +283,48 @@ static const char engine_dump[] =
 /* The engine end to end on a constructed dump and a fake /proc: a VM whose second vCPU is
  * last of four on its queue gets its slices nudged (sbco mode only), stripes are applied,
  * and restore undoes all of it; a malformed dump is refused and changes nothing. */
+/* The Prometheus exposition of the engine after test_engine's cycle, and the textfile. */
+static void check_metrics(const struct sbco_engine *e, const char *root)
+{
+	struct sbco_metrics_extra x = {.version = "1.2", .libvirt = -1, .cycle_ns = 1500000};
+	char *text = NULL, path[4200];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	struct stat sb;
+	static const char *const want[] = {
+	    "sbco_build_info{version=\"1.2\"} 1\n",
+	    "# TYPE sbco_cycles_total counter\nsbco_cycles_total 1\n",
+	    "sbco_cycle_seconds 0.0015\n",
+	    "sbco_vms{mode=\"sbco\"} 1\n",
+	    "sbco_vm_info{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\",mode=\"sbco\",source=\"rule\"} 1\n",
+	    "sbco_vm_exceeded_samples_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 1\n",
+	    "sbco_vm_nudges_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 2\n",
+	    "sbco_vm_nudges_in_force{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 2\n",
+	    /* schedstat: 1.5 s + 2.5 s waiting, 1 s + 2 s running */
+	    "sbco_vm_run_delay_seconds_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 4\n",
+	    "sbco_vm_cpu_seconds_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 3\n",
+	};
+
+	assert_non_null(f);
+	assert_int_equal(sbco_metrics_write(f, e, root, &x), 0);
+	fclose(f);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(text, want[i]))
+			fail_msg("metrics lack '%s':\n%s", want[i], text);
+	assert_null(strstr(text, "sbco_libvirt_up")); /* not configured */
+	/* the textfile: written whole, 0644, no temp file left, errors returned */
+	assert_int_equal(sbco_metrics_textfile(root, text, len), 0);
+	snprintf(path, sizeof(path), "%s/sbco.prom", root);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0644);
+	assert_int_equal((size_t)sb.st_size, len);
+	snprintf(path, sizeof(path), "%s/.sbco.prom.%d", root, (int)getpid());
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/missing", root);
+	assert_int_equal(sbco_metrics_textfile(path, text, len), -ENOENT);
+	free(text);
+}
+
 static void test_engine(void **state)
 {
 	char root[] = "/tmp/sbco-eng.XXXXXX", cmd[4300], err[128];
@@ -291,16 +335,17 @@ static void test_engine(void **state)
 	struct sbco_restore_stats rs;
 	struct sbco_topology topo = {0};
 	struct sbco_vcpu v[2] = {{.index = 0, .tid = 1}, {.index = 1, .tid = 2}};
-	struct sbco_vm vm = {.name = (char *)"vm", .pid = 500, .vcpus = v, .nr_vcpus = 2};
+	struct sbco_vm vm = {.name = (char *)"vm \"1\"\\", .pid = 500, .vcpus = v, .nr_vcpus = 2};
 	struct sbco_vm_list l = {0};
-	struct sbco_vm_policy pol = {SBCO_MODE_SBCO, 2.0 / 3, false};
+	struct sbco_vm_policy pol = {SBCO_MODE_SBCO, 2.0 / 3, false, SBCO_SOURCE_RULE, 0};
 
 	(void)state;
 	assert_non_null(mkdtemp(root));
 	snprintf(cmd, sizeof(cmd),
 		 "for t in 1 2; do mkdir -p %s/proc/$t && printf 'Tgid:\t500\n' > "
-		 "%s/proc/$t/status; done",
-		 root, root);
+		 "%s/proc/$t/status && echo \"${t}000000000 ${t}500000000 7\" > "
+		 "%s/proc/$t/schedstat; done",
+		 root, root, root);
 	assert_int_equal(system(cmd), 0);
 	for (unsigned c = 0; c < 2; c++) {
 		sbco_cpuset_add(&topo.online, c);
@@ -328,11 +373,30 @@ static void test_engine(void **state)
 	assert_int_equal(st.vm_samples, 1);
 	assert_int_equal(st.exceeded, 1);
 	assert_int_equal(st.actions, 2);
+	check_metrics(e, root);
 	sbco_engine_restore(e, &rs);
 	assert_int_equal(rs.restored, 4); /* 2 affinities, 2 slices */
 	assert_int_equal(f.slice[1], 0);
 	assert_int_equal(f.slice[2], 0);
 	assert_int_equal(sbco_cpuset_count(&f.aff[1]), 2);
+	{ /* set_vms again: placed once, not re-applied; mode off: originals back at once */
+		struct sbco_vm_policy off = pol;
+		uint64_t placed;
+
+		off.mode = SBCO_MODE_OFF;
+		assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+		assert_int_equal(sbco_cpuset_count(&f.aff[1]), 1);
+		sbco_engine_get_stats(e, &st);
+		placed = st.placements;
+		assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+		sbco_engine_get_stats(e, &st);
+		assert_int_equal(st.placements, placed);
+		assert_int_equal(sbco_engine_set_vms(e, &l, &off, &topo), 0);
+		assert_int_equal(sbco_cpuset_count(&f.aff[1]), 2);
+		assert_int_equal(sbco_cpuset_count(&f.aff[2]), 2);
+		sbco_engine_restore(e, &rs);
+		assert_int_equal(rs.restored, 0); /* nothing left to put back */
+	}
 	sbco_engine_free(e);
 	sbco_patterns_clear(&pat);
 	sbco_vm_clear(&l.vms[0]);
