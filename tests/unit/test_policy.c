@@ -61,8 +61,8 @@ static void test_two_vms_eight_cpus(void **state)
 {
 	struct sbco_topology *t = flat_topo(8);
 	struct sbco_vm_list *l = make_vms(2, 4);
-	struct sbco_vm_policy pol[2] = {{SBCO_MODE_BAL, 0.67, false},
-					{SBCO_MODE_SBCO, 0.67, false}};
+	struct sbco_vm_policy pol[2] = {{.mode = SBCO_MODE_BAL, .alpha = 0.67},
+					{.mode = SBCO_MODE_SBCO, .alpha = 0.67}};
 	struct sbco_placement *p;
 	size_t n;
 
@@ -87,7 +87,8 @@ static void test_stripes_stable_order(void **state)
 {
 	struct sbco_topology *t = flat_topo(2);
 	struct sbco_vm_list *l = make_vms(2, 2), *r = make_vms(2, 2);
-	struct sbco_vm_policy pol[2] = {{SBCO_MODE_BAL, 0.67, false}, {SBCO_MODE_BAL, 0.67, false}};
+	struct sbco_vm_policy pol[2] = {{.mode = SBCO_MODE_BAL, .alpha = 0.67},
+					{.mode = SBCO_MODE_BAL, .alpha = 0.67}};
 	struct sbco_placement *p, *q;
 	size_t n, m;
 
@@ -116,9 +117,10 @@ static void test_pinning_off_housekeeping(void **state)
 {
 	struct sbco_topology *t = flat_topo(8);
 	struct sbco_vm_list *l = make_vms(3, 2);
-	struct sbco_vm_policy pol[3] = {{SBCO_MODE_SBCO, 0.67, false},
-					{SBCO_MODE_OFF, 0.67, false},
-					{SBCO_MODE_BAL, 0.67, true}};
+	struct sbco_vm_policy pol[3] = {
+	    {.mode = SBCO_MODE_SBCO, .alpha = 0.67},
+	    {.mode = SBCO_MODE_OFF, .alpha = 0.67},
+	    {.mode = SBCO_MODE_BAL, .alpha = 0.67, .override_pinning = true}};
 	struct sbco_cpuset hk, want;
 	struct sbco_placement *p;
 	size_t n;
@@ -143,7 +145,7 @@ static void test_more_vcpus_than_cpus(void **state)
 {
 	struct sbco_topology *t = flat_topo(2);
 	struct sbco_vm_list *l = make_vms(1, 5);
-	struct sbco_vm_policy pol = {SBCO_MODE_BAL, 0.67, false};
+	struct sbco_vm_policy pol = {.mode = SBCO_MODE_BAL, .alpha = 0.67};
 	struct sbco_placement *p;
 	size_t n, per_cpu[2] = {0};
 
@@ -221,8 +223,8 @@ static void test_topology_order(void **state)
 	assert_false(sbco_cpuset_has(&t->online, 2));
 	{ /* the stripes then cover the online CPUs only */
 		struct sbco_vm_list *l = make_vms(2, 2);
-		struct sbco_vm_policy pol[2] = {{SBCO_MODE_BAL, 0.67, false},
-						{SBCO_MODE_SBCO, 0.67, false}};
+		struct sbco_vm_policy pol[2] = {{.mode = SBCO_MODE_BAL, .alpha = 0.67},
+						{.mode = SBCO_MODE_SBCO, .alpha = 0.67}};
 		struct sbco_placement *p;
 		size_t n;
 
