@@ -57,7 +57,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 	format format-check man kernel kernel-check
 
 progs: $(BUILD)/libsbco.a $(BUILD)/sbcoctl $(BUILD)/sbcod
-all: progs $(HELPER_BINS)
+all: progs $(HELPER_BINS) $(BUILD)/bench/lhpvm
 
 # the unit tests alone, no root, no VMs (the package build runs these)
 unit-check: $(UNIT_BINS)
@@ -101,6 +101,11 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libsbco.a
 $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libsbco.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libsbco.a $(LDLIBS_ALL) -lpthread
+
+# lhpbench's synthetic VM (bench/lhpbench.sh)
+$(BUILD)/bench/lhpvm: $(BUILD)/bench/lhpvm.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< -lpthread
 
 $(BUILD)/fuzz-replay/fuzz_%: $(BUILD)/tests/fuzz/fuzz_%.o $(BUILD)/tests/fuzz/fuzz-main.o $(BUILD)/libsbco.a
 	@mkdir -p $(dir $@)

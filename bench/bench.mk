@@ -26,10 +26,15 @@ PARSE_DUMPS := $(PARSE_SIZES:%=$(B)/dump-%.txt)
 note = $(if $(filter %-R,$(1)),RT_GROUP_SCHED=)$(if $(filter %-A,$(1)),busy-cfs_rq-only=)
 PARSE_ARGS := $(foreach s,$(PARSE_SIZES),$(call note,$(s))$(B)/dump-$(s).txt)
 
-.PHONY: bench bench-parse bench-discovery bench-policy
+.PHONY: bench bench-parse bench-discovery bench-policy bench-lhp
 .SECONDARY:
 
-bench: bench-parse bench-discovery bench-policy
+bench: bench-parse bench-discovery bench-policy bench-lhp
+
+# lhpbench: off / bal / sbco with sbcod on synthetic VMs (root); LHP=quick|full|SCENARIO...,
+# results in bench/results/ (runs.csv, fair.csv, summary.md, plots)
+bench-lhp:
+	@sh bench/lhpbench.sh $(BUILD) $(or $(LHP),full)
 
 # off / bal / sbco on real threads (needs root; mounts debugfs if needed).
 bench-policy:

@@ -127,6 +127,8 @@ cJSON *query_vms(struct daemon *d, const cJSON *req)
 					vm->backend == SBCO_BACKEND_LIBVIRT ? "libvirt" : "proc");
 		cJSON_AddNumberToObject(o, "pid", vm->pid);
 		sbco_json_vm_policy(o, vm, &pol[i]);
+		if (i < d->nr_pol_since)
+			cJSON_AddNumberToObject(o, "policy_since_cycle", (double)d->pol_since[i]);
 		cJSON_AddBoolToObject(o, "pinned", vm->pinned);
 		for (size_t k = 0; k < vm->nr_vcpus; k++) {
 			cJSON *x = cJSON_CreateObject();

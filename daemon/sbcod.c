@@ -324,7 +324,10 @@ static int setup(struct daemon *d)
 	struct sbco_restore_stats rs;
 	int r;
 
-	mkdir("/run/sbco", 0755); /* RuntimeDirectory= under systemd; by hand otherwise */
+	/* RuntimeDirectory= under systemd; by hand otherwise, and only when it is used */
+	if (!strncmp(d->state_path, "/run/sbco/", 10) ||
+	    (d->socket_path && !strncmp(d->socket_path, "/run/sbco/", 10)))
+		mkdir("/run/sbco", 0755);
 	r = sbco_topology_read(d->root, &d->topo);
 	if (r < 0)
 		return log_error_errno(r, "Failed to read the CPU topology");
@@ -416,6 +419,7 @@ static void teardown(struct daemon *d)
 			 rs.vanished, rs.failed);
 	}
 	ctl_close(d);
+	free(d->pol_since);
 	sbco_engine_free(d->eng);
 	sbco_proc_watch_free(d->pw);
 	sbco_libvirt_free(d->lv);

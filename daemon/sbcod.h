@@ -44,6 +44,10 @@ struct daemon {
 	struct cycle_cost cost;
 	const char *dump_path; /* where the last dump came from (static string) */
 	uint64_t textfile_ns;  /* when the metrics textfile was last written */
+	/* per VM of the engine's list (parallel): the cycle count when its policy last
+	 * changed (query_vms reports it: a mode change is in force from that cycle on) */
+	uint64_t *pol_since;
+	size_t nr_pol_since;
 	bool textfile_failing;
 };
 

@@ -5,6 +5,7 @@
  * fields SBCO_VM, SBCO_UUID, SBCO_VCPU and SBCO_TID.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -24,6 +25,22 @@ void vmlog_changes(struct daemon *d, const struct sbco_vm_list *now,
 {
 	const struct sbco_vm_policy *polb;
 	const struct sbco_vm_list *before = sbco_engine_vms(d->eng, &polb);
+	uint64_t *since = calloc(now->nr + 1, sizeof(*since));
+	struct sbco_engine_stats st;
+
+	sbco_engine_get_stats(d->eng, &st);
+	for (size_t i = 0; since && i < now->nr; i++) {
+		const struct sbco_vm *old = sbco_vm_list_find_pid(before, now->vms[i].pid);
+		size_t k = old ? (size_t)(old - before->vms) : 0;
+
+		since[i] = old && k < d->nr_pol_since && polb[k].mode == pol[i].mode &&
+				   polb[k].source == pol[i].source && polb[k].alpha == pol[i].alpha
+			       ? d->pol_since[k]
+			       : st.cycles;
+	}
+	free(d->pol_since);
+	d->pol_since = since;
+	d->nr_pol_since = since ? now->nr : 0;
 
 	for (size_t i = 0; i < now->nr; i++) {
 		const struct sbco_vm *vm = &now->vms[i];

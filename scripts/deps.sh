@@ -10,7 +10,7 @@ BUILD="build-essential pkg-config libvirt-dev libcgroup-dev libnl-3-dev libnl-ge
 libnl-route-3-dev libcjson-dev libsystemd-dev libxml2-dev libcmocka-dev clang clang-format \
 libclang-rt-14-dev scdoc"
 CHECK="valgrind libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 \
-busybox-static cpio linux-image-amd64 util-linux procps systemd man-db tmux jq \
+busybox-static cpio linux-image-amd64 util-linux procps systemd man-db tmux jq gnuplot-nox \
 linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils patch debhelper dpkg-dev \
 fakeroot lintian"
 RUN="libvirt-clients"
