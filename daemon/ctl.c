@@ -90,7 +90,8 @@ static cJSON *cmd_set_mode(struct daemon *d, const cJSON *req)
 	d->ovr[i].mode = m;
 	if (i == d->nr_ovr)
 		d->nr_ovr++;
-	log_info("Runtime override: VM '%s' mode %s", vm->valuestring, sbco_mode_name(m));
+	log_vm(LOG_INFO, 0, vm->valuestring, NULL, -1, -1, "Runtime override: VM '%s' mode %s",
+	       vm->valuestring, sbco_mode_name(m));
 	if (daemon_refresh(d, true) < 0)
 		return error_reply("set-mode: applying failed");
 	return cJSON_CreateObject();

@@ -11,6 +11,7 @@
 #include <systemd/sd-journal.h>
 
 #include "log.h"
+#include "sbco.h"
 
 static bool journal, verbose;
 
@@ -23,12 +24,17 @@ void log_setup(bool debug)
 static int log_v(int prio, int err, const char *vm, const char *uuid, int vcpu, int tid,
 		 const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[1024], raw[1024];
 	int e = err < 0 ? -err : err;
 
 	if (prio == LOG_DEBUG && !verbose)
 		return err ? -e : 0;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	/* per-VM messages carry names a VM's owner chose: one line, no terminal escapes */
+	if (vm)
+		sbco_escape_ctrl(raw, msg, sizeof(msg));
+	else
+		memcpy(msg, raw, sizeof(msg));
 	if (e) {
 		size_t n = strlen(msg);
 

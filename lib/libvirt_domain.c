@@ -20,6 +20,9 @@
 #include <fcntl.h>
 #include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -167,30 +170,57 @@ static void mark_vcpu(struct sbco_vm *vm, long idx)
 			vm->vcpus[i].pinned = true;
 }
 
+/* The nodes an XPath expression selects in doc (0 when none or on error). */
+static int count(xmlXPathContext *ctx, const char *expr, xmlNodeSet **ret)
+{
+	xmlXPathObject *o = xmlXPathEvalExpression((const xmlChar *)expr, ctx);
+	int n = o && o->nodesetval ? o->nodesetval->nodeNr : 0;
+
+	if (ret && n) {
+		*ret = o->nodesetval;
+		o->nodesetval = NULL; /* the caller frees it */
+	}
+	xmlXPathFreeObject(o);
+	return n;
+}
+
 int lv_pinning_from_xml(const char *xml, struct sbco_vm *vm)
 {
-	const char *reason = NULL, *p, *vcpu = strstr(xml, "<vcpu ");
+	const char *reason = NULL;
+	xmlDoc *doc = xmlReadMemory(xml, (int)strnlen(xml, INT_MAX), "domain.xml", NULL,
+				    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	xmlXPathContext *ctx = doc ? xmlXPathNewContext(doc) : NULL;
+	xmlNodeSet *pins = NULL;
 
-	if (vcpu) {
-		const char *end = strchr(vcpu, '>');
+	if (!ctx) {
+		xmlFreeDoc(doc);
+		return doc ? -ENOMEM : -EINVAL; /* not XML: nothing known about pinning */
+	}
+	/* only libvirt's own elements (no namespace): <metadata> of others cannot pin */
+	if (count(ctx, "/domain/vcpu[@cpuset]", NULL)) {
+		reason = "<vcpu cpuset=...>";
+		mark_vcpu(vm, -1);
+	}
+	if (count(ctx, "/domain/cputune/vcpupin", &pins)) {
+		reason = "<cputune><vcpupin>";
+		for (int i = 0; i < pins->nodeNr; i++) {
+			xmlChar *v = xmlGetNoNsProp(pins->nodeTab[i], (const xmlChar *)"vcpu");
+			char *end;
+			long idx = v ? strtol((const char *)v, &end, 10) : -1;
 
-		p = strstr(vcpu, "cpuset=");
-		if (p && end && p < end) {
-			reason = "<vcpu cpuset=...>";
-			mark_vcpu(vm, -1);
+			if (v && *end == '\0' && idx >= 0 && idx <= INT32_MAX)
+				mark_vcpu(vm, (int32_t)idx);
+			xmlFree(v);
 		}
 	}
-	for (p = strstr(xml, "<vcpupin "); p; p = strstr(p + 1, "<vcpupin ")) {
-		const char *v = strstr(p, "vcpu=");
-		const char *end = strchr(p, '>');
-
-		reason = "<cputune><vcpupin>";
-		if (v && end && v < end && (v[5] == '\'' || v[5] == '"'))
-			mark_vcpu(vm, strtol(v + 6, NULL, 10));
-	}
-	if (!reason && (strstr(xml, "<emulatorpin ") || strstr(xml, "<vcpusched ") ||
-			strstr(xml, "<iothreadpin ")))
+	xmlXPathFreeNodeSet(pins);
+	if (!reason && count(ctx,
+			     "/domain/cputune/emulatorpin | /domain/cputune/vcpusched | "
+			     "/domain/cputune/iothreadpin",
+			     NULL))
 		reason = "<cputune> pinning of emulator, iothreads or vCPU scheduling";
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
 	if (!reason)
 		return 0;
 	vm->pinned = true;
@@ -280,7 +310,7 @@ int lv_describe_domain(virDomainPtr dom, const char *root, const struct sbco_pat
 	if (xml) {
 		r = lv_pinning_from_xml(xml, vm);
 		free(xml);
-		if (r < 0)
+		if (r == -ENOMEM)
 			return r;
 	}
 	/* the live definition's policy: `virsh metadata --live` and --config both reach it

@@ -148,6 +148,11 @@ struct sbco_snapshot {
 int sbco_dump_parse(const char *text, size_t len, struct sbco_snapshot **ret_snap, char *err,
 		    size_t err_len);
 
+/* Copy in to out (size n, always terminated) with every byte below 0x20 and 0x7f written
+ * as \xNN, and a backslash as \\: text from VMs (names from libvirt or a process's
+ * command line) cannot forge log lines or send terminal escapes. Returns strlen(out). */
+size_t sbco_escape_ctrl(const char *in, char *out, size_t n);
+
 /* Read a whole file descriptor into a malloc'ed NUL-terminated buffer (limit max_len bytes).
  * Returns 0, -EFBIG when longer than max_len, or -errno from read(). */
 int sbco_read_fd(int fd, size_t max_len, char **ret_buf, size_t *ret_len);

@@ -152,3 +152,32 @@ int sbco_read_fd(int fd, size_t max_len, char **ret_buf, size_t *ret_len)
 	*ret_len = len;
 	return 0;
 }
+
+size_t sbco_escape_ctrl(const char *in, char *out, size_t n)
+{
+	size_t k = 0;
+
+	if (!n)
+		return 0;
+	for (; in && *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		char esc[5];
+		size_t len;
+
+		if (c < 0x20 || c == 0x7f)
+			len = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", c);
+		else if (c == '\\')
+			len = (size_t)snprintf(esc, sizeof(esc), "\\\\");
+		else {
+			esc[0] = (char)c;
+			esc[1] = '\0';
+			len = 1;
+		}
+		if (k + len >= n)
+			break;
+		memcpy(out + k, esc, len);
+		k += len;
+	}
+	out[k] = '\0';
+	return k;
+}

@@ -149,14 +149,40 @@ static void test_xml_pinning(void **state)
 	assert_true(v[1].pinned);
 	assert_string_equal(vm.pin_reason, "<cputune><vcpupin>");
 	assert_int_equal(
-	    lv_pinning_from_xml("<domain><vcpu placement='static' cpuset='0-1'>3</vcpu>", &vm), 0);
+	    lv_pinning_from_xml("<domain><vcpu placement='static' cpuset='0-1'>3</vcpu></domain>",
+				&vm),
+	    0);
 	assert_true(v[0].pinned && v[2].pinned);
 	free(vm.pin_reason);
 	vm = (struct sbco_vm){.vcpus = v, .nr_vcpus = 3};
-	assert_int_equal(lv_pinning_from_xml("<cputune><emulatorpin cpuset='3'/></cputune>", &vm),
+	assert_int_equal(lv_pinning_from_xml(
+			     "<domain><cputune><emulatorpin cpuset='3'/></cputune></domain>", &vm),
 			 0);
 	assert_true(vm.pinned);
 	free(vm.pin_reason);
+	/* other applications' metadata or text that looks like pinning is not pinning */
+	for (int i = 0; i < 3; i++)
+		v[i].pinned = false;
+	vm = (struct sbco_vm){.vcpus = v, .nr_vcpus = 3};
+	assert_int_equal(
+	    lv_pinning_from_xml("<domain><description>&lt;vcpupin vcpu='0'/&gt;"
+				"</description><metadata><vcpupin xmlns='http://x/' "
+				"vcpu='0'/><a:cputune xmlns:a='http://y/'><a:vcpupin "
+				"vcpu='1'/></a:cputune></metadata><vcpu>3</vcpu></domain>",
+				&vm),
+	    0);
+	assert_false(vm.pinned || v[0].pinned || v[1].pinned);
+	/* a vcpupin with a bad index pins the VM (operator pinning) but no vCPU by mistake */
+	assert_int_equal(lv_pinning_from_xml("<domain><cputune><vcpupin vcpu='1x' cpuset='1'/>"
+					     "</cputune></domain>",
+					     &vm),
+			 0);
+	assert_true(vm.pinned);
+	assert_false(v[0].pinned || v[1].pinned || v[2].pinned);
+	free(vm.pin_reason);
+	vm = (struct sbco_vm){.vcpus = v, .nr_vcpus = 3};
+	assert_int_equal(lv_pinning_from_xml("<domain><vcpu", &vm), -EINVAL);
+	assert_false(vm.pinned);
 }
 
 static void test_merge(void **state)

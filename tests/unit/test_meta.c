@@ -182,12 +182,31 @@ static void test_vm_copy(void **state)
 	free(l.vms);
 }
 
+/* Names VMs chose reach the log escaped: one line, no terminal escapes. */
+static void test_escape(void **state)
+{
+	char out[32];
+
+	(void)state;
+	assert_int_equal(sbco_escape_ctrl("db-1", out, sizeof(out)), 4);
+	assert_string_equal(out, "db-1");
+	sbco_escape_ctrl("a\nsbcod: forged\x1b[2J\\", out, sizeof(out));
+	assert_string_equal(out, "a\\x0asbcod: forged\\x1b[2J\\\\");
+	sbco_escape_ctrl("x\\y\x7f", out, sizeof(out));
+	assert_string_equal(out, "x\\\\y\\x7f");
+	/* truncation never splits an escape and always terminates */
+	assert_int_equal(sbco_escape_ctrl("abc\n", out, 6), 3);
+	assert_string_equal(out, "abc");
+	assert_int_equal(sbco_escape_ctrl("abc", out, 1), 0);
+	assert_string_equal(out, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_valid),      cmocka_unit_test(test_invalid),
 	    cmocka_unit_test(test_precedence), cmocka_unit_test(test_config_keys),
-	    cmocka_unit_test(test_vm_copy),
+	    cmocka_unit_test(test_vm_copy),    cmocka_unit_test(test_escape),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
