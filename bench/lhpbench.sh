@@ -45,6 +45,10 @@ for f in "$B/bench/lhpvm" "$B/tests/fakevm" "$B/sbcod" "$B/sbcoctl" "$B/tests/no
 	[ -x "$f" ] || { echo "lhpbench: $f not built (make all bench)" >&2; exit 1; }
 done
 W=$(mktemp -d /tmp/sbco-lhp.XXXXXX)
+# a private copy of the binaries: a rebuild during a long run cannot change or break it
+mkdir -p "$W/b/tests" "$W/b/bench"
+for f in sbcod sbcoctl tests/notify_listen tests/fakevm bench/lhpvm; do cp "$B/$f" "$W/b/$f"; done
+B=$W/b
 PIDS=""
 SBCOD=
 cleanup() {
