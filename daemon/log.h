@@ -20,6 +20,7 @@ int log_vm(int prio, int err, const char *vm, const char *uuid, int vcpu, int ti
 
 #define log_info(...)		  log_full(LOG_INFO, 0, NULL, __VA_ARGS__)
 #define log_warning(...)	  log_full(LOG_WARNING, 0, NULL, __VA_ARGS__)
+#define log_error(...)		  log_full(LOG_ERR, 0, NULL, __VA_ARGS__)
 #define log_debug(...)		  log_full(LOG_DEBUG, 0, NULL, __VA_ARGS__)
 #define log_error_errno(r, ...)	  log_full(LOG_ERR, (r), NULL, __VA_ARGS__)
 #define log_warning_errno(r, ...) log_full(LOG_WARNING, (r), NULL, __VA_ARGS__)

@@ -501,6 +501,13 @@ int main(int argc, char **argv)
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGHUP);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
+	if (geteuid() != 0 && !strcmp(d.root, "/")) {
+		log_error("sbcod must run as root: it reads the scheduler dump (debugfs, root only) "
+			  "and changes other processes' CPU affinity and scheduling; started as uid "
+			  "%u (as a service: systemctl start sbcod)",
+			  (unsigned)geteuid());
+		return 1;
+	}
 	if (restore_only)
 		return restore_state(&d, explicit_config);
 	if (load_first_config(&d, explicit_config) < 0)

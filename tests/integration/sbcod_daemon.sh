@@ -45,6 +45,37 @@ $S runqueue | grep -q 'ORDER' || fail "sbcoctl runqueue"
 $S daemon-vms | grep -q '^dB .* bal ' || fail "sbcoctl daemon-vms"
 $S set-mode dA turbo 2> /dev/null && fail "sbcoctl set-mode accepted a bad mode"
 echo "ok: bad requests answered with errors, daemon still serving"
+# an unprivileged client that reaches the socket (opened up here on purpose) is refused by
+# its peer credentials, reads nothing and changes nothing
+if command -v setpriv > /dev/null && id nobody > /dev/null 2>&1; then
+	chmod 0711 "$W"
+	chmod 0666 "$W/sock"
+	NOBODY="setpriv --reuid=nobody --regid=nogroup --clear-groups"
+	out=$($NOBODY "$B/sbcoctl" --socket "$W/sock" request '{"cmd":"status"}' 2>&1)
+	echo "$out" | grep -q 'permission denied: root or group sbco only' ||
+		fail "unprivileged status not refused: $out"
+	echo "$out" | grep -q '"ready"' && fail "unprivileged client read the status"
+	before=$(aff "$(vcpu_tids "$(echo $PIDS | cut -d' ' -f1)" | head -1)")
+	$NOBODY "$B/sbcoctl" --socket "$W/sock" set-mode dA off > /dev/null 2>&1 &&
+		fail "unprivileged set-mode succeeded"
+	[ "$(aff "$(vcpu_tids "$(echo $PIDS | cut -d' ' -f1)" | head -1)")" = "$before" ] ||
+		fail "unprivileged set-mode changed the pinning"
+	$S daemon-vms | grep -q '^dA .* bal ' || fail "unprivileged set-mode changed the mode"
+	chmod 0600 "$W/sock"
+	chmod 0700 "$W"
+	echo "ok: an unprivileged client is refused by peer credentials (status, set-mode): nothing read, nothing changed"
+	cp "$B/sbcod" "$W/sbcod.unpriv"
+	chmod 0755 "$W/sbcod.unpriv"
+	chmod 0711 "$W"
+	out=$($NOBODY "$W/sbcod.unpriv" --once -c /dev/null 2>&1)
+	rc=$?
+	chmod 0700 "$W"
+	[ $rc = 1 ] && echo "$out" | grep -q 'sbcod must run as root: .*started as uid' ||
+		fail "unprivileged sbcod: exit $rc, '$out'"
+	echo "ok: sbcod started without privileges says why and exits 1"
+else
+	echo "SKIP: (part) no setpriv or no user nobody: peer-credential refusal not tested"
+fi
 A=$(echo $PIDS | cut -d' ' -f1)
 $CTL '{"cmd":"set-mode","vm":"dA","mode":"off"}' | grep -q '"ok":true' || fail "set-mode off"
 for t in $(vcpu_tids "$A"); do [ "$(aff "$t")" = "$ALL" ] || fail "set-mode off did not restore $t"; done
