@@ -502,10 +502,11 @@ int main(int argc, char **argv)
 	sigaddset(&ss, SIGHUP);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	if (geteuid() != 0 && !strcmp(d.root, "/")) {
-		log_error("sbcod must run as root: it reads the scheduler dump (debugfs, root only) "
-			  "and changes other processes' CPU affinity and scheduling; started as uid "
-			  "%u (as a service: systemctl start sbcod)",
-			  (unsigned)geteuid());
+		log_error(
+		    "sbcod must run as root: it reads the scheduler dump (debugfs, root only) "
+		    "and changes other processes' CPU affinity and scheduling; started as uid "
+		    "%u (as a service: systemctl start sbcod)",
+		    (unsigned)geteuid());
 		return 1;
 	}
 	if (restore_only)

@@ -167,13 +167,33 @@ static int file_value(const char *root, const char *path, bool set, int64_t *v)
 	return -ENOENT;
 }
 
+/* A cgroup path as the kernel prints it: absolute, no "." or ".." component, no control
+ * bytes. Anything else (a hostile or corrupted name) is refused, never followed. */
+static bool sane_cgroup(const char *p)
+{
+	if (!p || p[0] != '/' || strlen(p) > 4000)
+		return false;
+	for (const char *c = p; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return false;
+	for (const char *c = p; (c = strchr(c, '/')); c++)
+		if (!strncmp(c, "/./", 3) || !strcmp(c, "/.") || !strncmp(c, "/../", 4) ||
+		    !strcmp(c, "/.."))
+			return false;
+	return true;
+}
+
 static int get_weight(void *ud, const char *cgroup, int64_t *ret)
 {
+	if (!sane_cgroup(cgroup))
+		return -EINVAL;
 	return real_root(ud) ? cg_value(cgroup, false, ret) : file_value(ud, cgroup, false, ret);
 }
 
 static int set_weight(void *ud, const char *cgroup, int64_t weight)
 {
+	if (!sane_cgroup(cgroup))
+		return -EINVAL;
 	return real_root(ud) ? cg_value(cgroup, true, &weight)
 			     : file_value(ud, cgroup, true, &weight);
 }

@@ -191,6 +191,13 @@ static void test_fake_cgroup_trees(void **state)
 	fclose(f);
 	assert_int_equal(v, 150);
 	assert_int_equal(sbco_host_ops_real.get_weight(root, "/nope", &v), -ENOENT);
+	/* hostile paths are refused, never followed */
+	assert_int_equal(sbco_host_ops_real.set_weight(root, "/vm2/../../../etc", 100), -EINVAL);
+	assert_int_equal(sbco_host_ops_real.get_weight(root, "/vm2/..", &v), -EINVAL);
+	assert_int_equal(sbco_host_ops_real.set_weight(root, "vm2/vcpu0", 100), -EINVAL);
+	assert_int_equal(sbco_host_ops_real.set_weight(root, "/vm2/vcpu0\n", 100), -EINVAL);
+	assert_int_equal(sbco_host_ops_real.get_weight(root, "/vm2/./vcpu0", &v), -EINVAL);
+	assert_int_equal(sbco_host_ops_real.get_weight(root, "/vm2/..x/vcpu0", &v), -ENOENT);
 	/* the kernel patch's /proc/sbco/lend, absent and then a (fake) file */
 	assert_int_equal(sbco_host_ops_real.lend(root, 10, 11, 3000000), -ENOENT);
 	{
