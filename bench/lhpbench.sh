@@ -122,7 +122,7 @@ vm_cpu() {
 run() {
 	scen=$1; param=$2; mode=$3; rep=$4
 	RUN_SECS=$SECS
-	[ "$scen" = fair ] && RUN_SECS=$((FSECS + 3)) # alive past the last sample
+	[ "$scen" = fair ] && RUN_SECS=$((FSECS + 4)) # alive past the last sample
 	VMPIDS=""
 	PIDS=""
 	cat > "$W/sbco.json" << EOF
@@ -147,14 +147,18 @@ EOF
 	esac
 	t0=$(now_ms)
 	k0=$(sbcod_ticks "$SBCOD")
-	if [ "$scen" = fair ]; then # one sample a second of each VM's CPU time
+	if [ "$scen" = fair ]; then # one sample a second of each VM's CPU time, on the clock
 		sleep 1 # lhpvm's warm-up
 		: > "$W/fair.samples"
+		start=$(now_ms)
 		i=0
 		while [ $i -le "$FSECS" ]; do
 			vm_cpu | sed "s/^/$i /" >> "$W/fair.samples"
-			sleep 1
+			[ "$(grep -c "^$i " "$W/fair.samples")" = 4 ] ||
+				{ echo "lhpbench: fair sample $i lacks a VM" >&2; return 1; }
 			i=$((i + 1))
+			sleep "$(awk -v t="$((start + i * 1000))" -v n="$(now_ms)" \
+				'BEGIN { d = (t - n) / 1000; printf "%.3f", (d > 0 ? d : 0) }')"
 		done
 	else # sbcod forgets a VM when it ends: read its counters just before
 		sleep "$(awk -v s="$RUN_SECS" 'BEGIN { print s + 1 - 0.3 }')"

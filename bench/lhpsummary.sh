@@ -99,6 +99,11 @@ set offsets 0.3, 0.3, 0, 0
 plot "$OUT/$fam.dat" using 1:2:3:4 with yerrorlines title "off (default scheduler)", \
      "" using 1:5:6:7 with yerrorlines title "bal (anti-stacking)", \
      "" using 1:8:9:10 with yerrorlines title "sbco (anti-stacking + balancing)"
+set output "$OUT/lhpbench-$fam-ratio.$t"
+set title "lhpbench $fam: median throughput relative to off (1 = the default scheduler)"
+set ylabel "median ops/s / median ops/s under off"
+plot "$OUT/$fam.dat" using 1:(\$5 / \$2) with linespoints title "bal / off", \
+     "" using 1:(\$8 / \$2) with linespoints title "sbco / off", 1 with lines dt 2 title ""
 EOF
 	done
 	rm -f "$OUT/$fam.dat"

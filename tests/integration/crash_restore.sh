@@ -1,0 +1,92 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Fault injection around sbcod's promise to leave a host as it found it, on two synthetic
+# VMs (the config steers only them):
+# - SIGKILL at random points (start-up, first placements, cycles) N times (default 100):
+#   after each, a restart (`sbcod --once`, mode off) must put every vCPU's affinity back
+#   to the recorded original;
+# - the state file's disk read-only, then full: sbcod must refuse to change anything it
+#   cannot record first, say why, and exit 1 with every affinity untouched;
+# - debugfs unmounted under a running sbcod (in a private mount namespace): cycles fail
+#   with a message that says to mount it, sbcod keeps serving and recovers when it is back.
+set -u
+B=${1:-build}
+N=${SBCO_CRASH_ROUNDS:-100}
+. "$(dirname "$0")/../lib/debugfs.sh"
+. "$(dirname "$0")/../lib/sbcod.sh"
+A=$(echo $PIDS | cut -d' ' -f1)
+Bv=$(echo $PIDS | cut -d' ' -f2)
+all_original() {
+	for p in $A $Bv; do
+		for t in $(vcpu_tids "$p"); do [ "$(aff "$t")" = "$ALL" ] || return 1; done
+	done
+}
+echo '{"libvirt_uri": null, "mode": "off", "interval_ms": 50, "vms": [{"name": "dA", "mode": "bal"}, {"name": "dB", "mode": "sbco"}]}' > "$W/on.json"
+echo '{"libvirt_uri": null, "mode": "off", "interval_ms": 50}' > "$W/off.json"
+all_original || fail "affinities not original at the start"
+
+i=1
+killed_pinned=0
+while [ $i -le "$N" ]; do
+	# a random point: 0-400 ms after the start (start-up, placements, a dozen cycles)
+	ms=$(od -An -N2 -tu2 /dev/urandom | awk '{ print $1 % 400 }')
+	"$B/sbcod" -c "$W/on.json" --state "$W/state.json" --socket "" > "$W/run.log" 2>&1 &
+	D=$!
+	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
+	all_original || killed_pinned=$((killed_pinned + 1))
+	kill -9 "$D" 2> /dev/null
+	wait "$D" 2> /dev/null
+	timeout 20 "$B/sbcod" --once -c "$W/off.json" --state "$W/state.json" --socket "" \
+		> "$W/restore.log" 2>&1 || { cat "$W/restore.log"; fail "restart after kill -9 #$i failed"; }
+	all_original || { cat "$W/restore.log"; fail "kill -9 #$i after $ms ms: not every affinity restored"; }
+	[ ! -e "$W/state.json" ] || fail "state file left after the restore #$i"
+	i=$((i + 1))
+done
+[ "$killed_pinned" -gt 0 ] || fail "no kill landed while VMs were pinned: the test did not test"
+echo "ok: $N x kill -9 at random points (0-400 ms; $killed_pinned while pinned), each restart restored every affinity"
+
+# the state file's disk read-only, then full: nothing changed, a clear error, exit 1
+mkdir "$W/ro" "$W/full"
+mount -t tmpfs -o size=64k,ro tmpfs "$W/ro" || fail "cannot mount a read-only tmpfs"
+mount -t tmpfs -o size=4k tmpfs "$W/full" || { umount "$W/ro"; fail "cannot mount a small tmpfs"; }
+head -c 8192 /dev/zero > "$W/full/fill" 2> /dev/null
+for d in ro full; do
+	timeout 20 "$B/sbcod" --once -c "$W/on.json" --state "$W/$d/state.json" --socket "" \
+		> "$W/$d.log" 2>&1
+	rc=$?
+	grep -q "Failed to write the state file '$W/$d/state.json'" "$W/$d.log" ||
+		{ umount "$W/ro" "$W/full"; cat "$W/$d.log"; fail "$d state disk: no clear error"; }
+	[ $rc = 1 ] || { umount "$W/ro" "$W/full"; fail "$d state disk: exit $rc, expected 1"; }
+	all_original || { umount "$W/ro" "$W/full"; fail "$d state disk: an affinity was changed without its original on disk"; }
+done
+umount "$W/ro" "$W/full"
+echo "ok: state file on a read-only or a full disk: sbcod changes nothing, says why, exits 1"
+
+# debugfs gone under a running sbcod, in a private mount namespace (the host keeps it)
+cat > "$W/nodebugfs.sh" << EOF
+mount --make-rprivate /
+"$B/sbcod" -c "$W/on.json" --state "$W/state.json" --socket "$W/sock" > "$W/nd.log" 2>&1 &
+D=\$!
+i=0
+while [ \$i -lt 100 ] && ! "$B/sbcoctl" --socket "$W/sock" status 2> /dev/null | grep -q '^ready *yes'; do sleep 0.1; i=\$((i + 1)); done
+umount /sys/kernel/debug 2> /dev/null || umount -l /sys/kernel/debug
+sleep 0.5
+"$B/sbcoctl" --socket "$W/sock" request '{"cmd":"status"}' > "$W/nd.status"
+mount -t debugfs none /sys/kernel/debug
+sleep 0.5
+"$B/sbcoctl" --socket "$W/sock" request '{"cmd":"status"}' > "$W/nd.status2"
+kill \$D
+wait \$D
+EOF
+if [ -r /proc/sched_debug ]; then
+	echo "SKIP: (part) /proc/sched_debug exists: unmounting debugfs would not take the dump away"
+else
+	timeout 60 unshare -m sh "$W/nodebugfs.sh" || fail "debugfs run: exit $?"
+	grep -q '"failed_cycles_in_a_row":[1-9]' "$W/nd.status" || { cat "$W/nd.status"; fail "no failed cycles without debugfs"; }
+	grep -q 'mount -t debugfs none /sys/kernel/debug' "$W/nd.status" || fail "the error does not say to mount debugfs"
+	grep -q '"failed_cycles_in_a_row":0' "$W/nd.status2" || { cat "$W/nd.status2"; fail "no recovery after debugfs came back"; }
+	grep -q 'Cycle failed: no scheduler dump' "$W/nd.log" || fail "failure not logged"
+	all_original || fail "affinities not restored after the debugfs run"
+	echo "ok: debugfs unmounted under sbcod: cycles fail with 'mount -t debugfs ...', sbcod serves on and recovers"
+fi
+echo PASS
