@@ -74,6 +74,7 @@ sbcod_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2> /dev/null || echo 0; 
 
 # hogs N: N spinning threads pinned on every CPU (not vCPU-named: no VM, never steered)
 hogs() {
+	local c h i
 	[ "$1" -gt 0 ] || return 0
 	c=0
 	while [ $c -lt "$NCPU" ]; do
@@ -107,6 +108,7 @@ counters() {
 
 # CPU seconds of every lhp VM's vCPU threads, one "name ns" line each
 vm_cpu() {
+	local p n s t x
 	for p in $VMPIDS; do
 		n=$(tr '\0' ' ' < "/proc/$p/cmdline" 2> /dev/null | sed -n 's/.*guest=\([^ ]*\).*/\1/p')
 		s=0
@@ -120,6 +122,7 @@ vm_cpu() {
 
 # run SCENARIO PARAM MODE REP
 run() {
+	local scen param mode rep w k x p t0 t1 k0 k1 busy stacked exceeded i start
 	scen=$1; param=$2; mode=$3; rep=$4
 	RUN_SECS=$SECS
 	[ "$scen" = fair ] && RUN_SECS=$((FSECS + 4)) # alive past the last sample
@@ -143,7 +146,7 @@ EOF
 		k=1
 		while [ $k -le "$param" ]; do vm "lhp-d$k" hog; k=$((k + 1)); done ;;
 	fair)
-		for n in a b c d; do vm "lhp-$n" hog; done ;;
+		for x in a b c d; do vm "lhp-$x" hog; done ;;
 	esac
 	t0=$(now_ms)
 	k0=$(sbcod_ticks "$SBCOD")
@@ -198,6 +201,7 @@ EOF
 # largest |VM CPU - mean VM CPU| over VMs in each non-overlapping window, then the mean of
 # those maxima (ms) and their relative standard deviation
 fairness() {
+	local P
 	for P in 1 5 10 30 120; do
 		[ "$P" -le "$FSECS" ] || continue
 		awk -v P="$P" -v m="$1" -v r="$2" '

@@ -31,6 +31,7 @@ HOGS=""
 SBCOD=""
 finish() {
 	[ -n "$SBCOD" ] && kill "$SBCOD" 2> /dev/null && wait "$SBCOD" 2> /dev/null
+	[ -f "$W/sbcod.log" ] && cp "$W/sbcod.log" "$OUT/guests-$WORK-sbcod.log"
 	for p in $HOGS; do kill "$p" 2> /dev/null; done
 	lv_cleanup
 	rm -rf "$W"
@@ -78,7 +79,9 @@ while [ "$rep" -le "$REPS" ]; do
 	0) order="sbco off bal" ;;
 	esac
 	for m in $order; do
-		for d in "$D1" "$D2"; do $CTL set-mode "$d" "$m" > /dev/null || exit 1; done
+		for d in "$D1" "$D2"; do
+			$CTL set-mode "$d" "$m" > /dev/null || { tail -5 "$W/sbcod.log" >&2; exit 1; }
+		done
 		sleep 2
 		n1=$(wc -l < "$(log_of "$D1")")
 		n2=$(wc -l < "$(log_of "$D2")")

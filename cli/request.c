@@ -28,12 +28,22 @@ int request_send(const char *path, const char *json, char **ret_reply)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
-	    write(fd, json, strlen(json)) != (ssize_t)strlen(json) || write(fd, "\n", 1) != 1) {
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
 		int r = -errno;
 
 		close(fd);
 		return r;
+	}
+	/* the daemon may answer and close before reading (e.g. "permission denied"): a send
+	 * that hits the closed socket is not fatal (no SIGPIPE), the answer is still read */
+	if (send(fd, json, strlen(json), MSG_NOSIGNAL) != (ssize_t)strlen(json) ||
+	    send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+		int r = -errno;
+
+		if (r != -EPIPE && r != -ECONNRESET) {
+			close(fd);
+			return r;
+		}
 	}
 	buf = malloc(cap + 1);
 	if (!buf) {

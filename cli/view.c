@@ -121,8 +121,8 @@ void view_status(FILE *f, const cJSON *r)
 	   view_num(c, "interval_ms"), view_num(c, "last_read_ms"), view_num(c, "last_policy_ms"),
 	   view_num(c, "avg_ms"), view_num(c, "max_ms"));
 	kv(f, "dump size", "%.0f bytes", view_num(c, "dump_bytes"));
-	kv(f, "cycles", "%.0f (failed in a row: %.0f)", view_num(r, "cycles"),
-	   view_num(r, "failed_cycles_in_a_row"));
+	kv(f, "cycles", "%.0f good, %.0f failed (%.0f in a row now)", view_num(r, "cycles"),
+	   view_num(r, "failed_cycles"), view_num(r, "failed_cycles_in_a_row"));
 	kv(f, "actions", "%.0f nudges (%.0f refused), %.0f placements", view_num(r, "actions"),
 	   view_num(r, "action_errors"), view_num(r, "placements"));
 	kv(f, "reloads", "%.0f (%.0f rejected)", view_num(r, "reloads"),

@@ -181,7 +181,8 @@ static int conn_reply(struct conn *c, cJSON *reply)
 static int conn_write(struct conn *c)
 {
 	while (c->off < c->len) {
-		ssize_t n = write(c->fd, c->buf + c->off, c->len - c->off);
+		/* a client that hung up must not take the daemon with it (SIGPIPE) */
+		ssize_t n = send(c->fd, c->buf + c->off, c->len - c->off, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;

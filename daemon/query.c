@@ -96,7 +96,8 @@ cJSON *query_status(struct daemon *d, const cJSON *req)
 	cJSON_AddNumberToObject(r, "interval_ms", d->cfg->interval_ms);
 	cJSON_AddBoolToObject(r, "libvirt_connected", d->lv && sbco_libvirt_connected(d->lv));
 	cJSON_AddNumberToObject(r, "cycles", (double)st.cycles);
-	cJSON_AddNumberToObject(r, "failed_cycles_in_a_row", (double)d->cycles_bad);
+	cJSON_AddNumberToObject(r, "failed_cycles_in_a_row", (double)d->fail_streak);
+	cJSON_AddNumberToObject(r, "failed_cycles", (double)d->cycles_bad);
 	cJSON_AddStringToObject(r, "last_error", d->last_error);
 	cJSON_AddNumberToObject(r, "reloads", (double)d->reloads);
 	cJSON_AddNumberToObject(r, "reload_errors", (double)d->reload_errors);

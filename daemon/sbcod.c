@@ -202,12 +202,16 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	if (r < 0) {
 		d->cycles_bad++;
 		/* keep running on the last good state; say so once per streak */
-		if (d->cycles_bad == 1 || d->cycles_ok > 0)
+		if (d->fail_streak++ == 0)
 			log_warning("Cycle failed: %s, keeping the last good state",
 				    d->last_error[0] ? d->last_error : strerror(-r));
 		d->cycles_ok = 0;
 	} else {
 		d->cycles_ok++;
+		if (d->fail_streak)
+			log_info("Cycles work again after %lu failed",
+				 (unsigned long)d->fail_streak);
+		d->fail_streak = 0;
 		notify_status(d);
 		daemon_textfile(d, now_ns());
 	}
@@ -501,6 +505,9 @@ int main(int argc, char **argv)
 	sigaddset(&ss, SIGINT);
 	sigaddset(&ss, SIGHUP);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
+	/* as systemd does for services (IgnoreSIGPIPE=yes): a peer that hangs up (control
+	 * client, libvirt) is an error return, never the end of the daemon */
+	signal(SIGPIPE, SIG_IGN);
 	if (geteuid() != 0 && !strcmp(d.root, "/")) {
 		log_error(
 		    "sbcod must run as root: it reads the scheduler dump (debugfs, root only) "

@@ -36,6 +36,7 @@ struct daemon {
 	size_t nr_ovr;
 	bool ready, once, topo_warned;
 	uint64_t cycles_ok, cycles_bad, reloads, reload_errors;
+	uint64_t fail_streak; /* failed cycles since the last good one */
 	char last_error[512];
 	int ctl_fd;
 	unsigned nr_conns;	 /* control connections being served */

@@ -45,6 +45,11 @@ $S runqueue | grep -q 'ORDER' || fail "sbcoctl runqueue"
 $S daemon-vms | grep -q '^dB .* bal ' || fail "sbcoctl daemon-vms"
 $S set-mode dA turbo 2> /dev/null && fail "sbcoctl set-mode accepted a bad mode"
 echo "ok: bad requests answered with errors, daemon still serving"
+"$B/tests/ctl_hangup" "$W/sock" 200 || fail "ctl_hangup"
+sleep 0.3
+kill -0 "$SBCOD" 2> /dev/null || fail "sbcod died when clients hung up before the reply (SIGPIPE)"
+$CTL '{"cmd":"status"}' | grep -q '"ready":true' || fail "status after clients hung up"
+echo "ok: 200 clients hanging up before their reply: sbcod serves on"
 # an unprivileged client that reaches the socket (opened up here on purpose) is refused by
 # its peer credentials, reads nothing and changes nothing
 if command -v setpriv > /dev/null && id nobody > /dev/null 2>&1; then
