@@ -26,15 +26,21 @@ PARSE_DUMPS := $(PARSE_SIZES:%=$(B)/dump-%.txt)
 note = $(if $(filter %-R,$(1)),RT_GROUP_SCHED=)$(if $(filter %-A,$(1)),busy-cfs_rq-only=)
 PARSE_ARGS := $(foreach s,$(PARSE_SIZES),$(call note,$(s))$(B)/dump-$(s).txt)
 
-.PHONY: bench bench-parse bench-discovery bench-policy bench-lhp
+.PHONY: bench bench-parse bench-discovery bench-policy bench-lhp bench-guests
 .SECONDARY:
 
-bench: bench-parse bench-discovery bench-policy bench-lhp
+bench: bench-parse bench-discovery bench-policy bench-lhp bench-guests
 
 # lhpbench: off / bal / sbco with sbcod on synthetic VMs (root); LHP=quick|full|SCENARIO...,
 # results in bench/results/ (runs.csv, fair.csv, summary.md, plots)
 bench-lhp:
 	@sh bench/lhpbench.sh $(BUILD) $(or $(LHP),full)
+
+# lhpbench on two TCG guests under the isolated libvirtd: spin lock, then pipe ping-pong
+# (5 x 10 s per mode each; results in bench/results/guests-*.{csv,md})
+bench-guests:
+	@sh bench/lhpguests.sh $(BUILD) 5 10 spin 1
+	@sh bench/lhpguests.sh $(BUILD) 5 10 pipe 1
 
 # off / bal / sbco on real threads (needs root; mounts debugfs if needed).
 bench-policy:
