@@ -76,6 +76,17 @@ command -v gnuplot > /dev/null || {
 	echo "lhpsummary: no gnuplot, no plots (apt-get install gnuplot-nox)" >&2
 	exit 0
 }
+# plot NAME: the gnuplot script on stdin (without terminal and output) drawn into
+# OUT/lhpbench-NAME.png and .svg
+plot() {
+	script=$(cat)
+	for t in png svg; do
+		term="pngcairo size 800,500"
+		[ $t = svg ] && term="svg size 800,500"
+		printf 'set terminal %s\nset output "%s"\nset grid\n%s\n' "$term" \
+			"$OUT/lhpbench-$1.$t" "$script" | gnuplot
+	done
+}
 # one data file per scenario family: x off(med min max) bal(...) sbco(...)
 for fam in spin dedup disturb; do
 	awk -F, -v f="$fam" '$1 == f { x[$2] = 1; v[$2 "," $3] = $4 " " $5 " " $6 }
@@ -84,49 +95,37 @@ for fam in spin dedup disturb; do
 	[ -s "$OUT/$fam.dat" ] || { rm -f "$OUT/$fam.dat"; continue; }
 	xl="average run-queue length per CPU"
 	[ "$fam" = disturb ] && xl="disturbing VMs"
-	for t in png svg; do
-		term="pngcairo size 800,500"
-		[ $t = svg ] && term="svg size 800,500"
-		gnuplot << EOF
-set terminal $term
-set output "$OUT/lhpbench-$fam.$t"
+	plot "$fam" << EOF
 set title "lhpbench $fam: synthetic VM throughput, median and min-max of runs"
 set xlabel "$xl"
 set ylabel "VM lock ops/s"
-set key top right
-set grid
 set offsets 0.3, 0.3, 0, 0
 plot "$OUT/$fam.dat" using 1:2:3:4 with yerrorlines title "off (default scheduler)", \
      "" using 1:5:6:7 with yerrorlines title "bal (anti-stacking)", \
      "" using 1:8:9:10 with yerrorlines title "sbco (anti-stacking + balancing)"
-set output "$OUT/lhpbench-$fam-ratio.$t"
+EOF
+	plot "$fam-ratio" << EOF
 set title "lhpbench $fam: median throughput relative to off (1 = the default scheduler)"
+set xlabel "$xl"
 set ylabel "median ops/s / median ops/s under off"
+set offsets 0.3, 0.3, 0, 0
 plot "$OUT/$fam.dat" using 1:(\$5 / \$2) with linespoints title "bal / off", \
      "" using 1:(\$8 / \$2) with linespoints title "sbco / off", 1 with lines dt 2 title ""
 EOF
-	done
 	rm -f "$OUT/$fam.dat"
 done
 if [ -s "$FAIR" ] && [ "$(wc -l < "$FAIR")" -gt 1 ]; then
 	for m in off bal sbco; do
 		tail -n +2 "$FAIR" | awk -F, -v m="$m" '$1 == m { print $3, $5 }' | sort -n > "$OUT/fair-$m.dat"
 	done
-	for t in png svg; do
-		term="pngcairo size 800,500"
-		[ $t = svg ] && term="svg size 800,500"
-		gnuplot << EOF
-set terminal $term
-set output "$OUT/lhpbench-fair.$t"
+	plot fair << EOF
 set title "lhpbench fair: 4 saturating VMs, max abs lag between VMs' CPU time"
 set xlabel "window, s"
 set ylabel "max abs lag, ms"
 set logscale x
-set grid
 plot "$OUT/fair-off.dat" with linespoints title "off", "$OUT/fair-bal.dat" with linespoints title "bal", \
      "$OUT/fair-sbco.dat" with linespoints title "sbco"
 EOF
-	done
 	rm -f "$OUT"/fair-*.dat
 fi
 rm -f "$OUT/ops.stats" "$OUT/all.stats"

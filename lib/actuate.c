@@ -130,27 +130,6 @@ static uint64_t thread_start(int32_t tid)
 	return p && field == 22 ? strtoull(p, NULL, 10) : 0;
 }
 
-static int write_atomic(const char *path, const char *text)
-{
-	char tmp[4096];
-	size_t len = strlen(text);
-	int fd, r = 0;
-
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, text, len) != (ssize_t)len || fsync(fd) < 0)
-		r = -errno ? -errno : -EIO;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	return r;
-}
-
 /* The originals as JSON: {"version":1,"records":[...]} */
 static int save_state(struct sbco_actuator *a)
 {
@@ -189,7 +168,7 @@ static int save_state(struct sbco_actuator *a)
 	cJSON_Delete(root);
 	if (!txt)
 		return -ENOMEM;
-	r = write_atomic(a->state_path, txt);
+	r = sbco_write_atomic(a->state_path, txt, strlen(txt), 0600, true);
 	free(txt);
 	return r;
 }

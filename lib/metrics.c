@@ -237,30 +237,10 @@ int sbco_metrics_write(FILE *f, const struct sbco_engine *e, const char *root,
 
 int sbco_metrics_textfile(const char *dir, const char *text, size_t len)
 {
-	char tmp[4096], path[4096];
-	int fd, r = 0;
+	char path[4096];
 
-	if (snprintf(path, sizeof(path), "%s/sbco.prom", dir) >= (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.sbco.prom.%d", dir, (int)getpid()) >= (int)sizeof(tmp))
+	if (snprintf(path, sizeof(path), "%s/sbco.prom", dir) >= (int)sizeof(path))
 		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return -errno;
-	for (size_t off = 0; off < len && r == 0;) {
-		ssize_t w = write(fd, text + off, len - off);
-
-		if (w < 0)
-			r = -errno;
-		else
-			off += (size_t)w;
-	}
-	if (r == 0 && fchmod(fd, 0644) < 0) /* readable by node_exporter, whatever the umask */
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	return r;
+	/* 0644: readable by node_exporter; no fsync: a lost sample is rewritten next time */
+	return sbco_write_atomic(path, text, len, 0644, false);
 }

@@ -152,6 +152,10 @@ int sbco_dump_parse(const char *text, size_t len, struct sbco_snapshot **ret_sna
  * as \xNN, and a backslash as \\: text from VMs (names from libvirt or a process's
  * command line) cannot forge log lines or send terminal escapes. Returns strlen(out). */
 size_t sbco_escape_ctrl(const char *in, char *out, size_t n);
+/* Replace path with len bytes of text atomically: a hidden temp file in the same
+ * directory (".NAME.PID", mode, fsync'ed when sync), renamed over it; the temp file is
+ * removed on failure. Returns 0 or -errno. */
+int sbco_write_atomic(const char *path, const char *text, size_t len, mode_t mode, bool sync);
 
 /* Read a whole file descriptor into a malloc'ed NUL-terminated buffer (limit max_len bytes).
  * Returns 0, -EFBIG when longer than max_len, or -errno from read(). */
