@@ -3,7 +3,8 @@
 # lhpbench's report: from OUT/runs.csv and OUT/fair.csv (bench/lhpbench.sh), the median and
 # min-max of every scenario and mode, the ratios of the medians (sbco against off and bal),
 # the fairness table, into OUT/summary.md (also printed), and plots with gnuplot when it is
-# installed: OUT/lhpbench-{spin,dedup,disturb,fair}.{png,svg}.
+# installed: OUT/lhpbench-{spin,dedup,disturb}{,-ratio}.{png,svg}, OUT/lhpbench-fair.*, and
+# OUT/lhpbench-guests-WORK.* for bench/lhpguests.sh's OUT/guests-WORK.csv.
 # usage: bench/lhpsummary.sh OUT
 set -u
 OUT=${1:-bench/results}
@@ -128,6 +129,29 @@ plot "$OUT/fair-off.dat" with linespoints title "off", "$OUT/fair-bal.dat" with 
 EOF
 	rm -f "$OUT"/fair-*.dat
 fi
+# lhpguests' runs (OUT/guests-WORK.csv): median ops/s per mode with min-max bars
+for g in "$OUT"/guests-*.csv; do
+	[ -s "$g" ] || continue
+	work=$(basename "$g" .csv)
+	work=${work#guests-}
+	tail -n +2 "$g" | sort -t, -k2,2 -k4,4g | awk -F, '
+		function flush() {
+			if (n) printf "%s %g %g %g\n", m, n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2, v[1], v[n]
+		}
+		{ if ($2 != m) { flush(); n = 0; m = $2 } v[++n] = $4 }
+		END { flush() }' | awk '{ o = $1 == "off" ? 0 : $1 == "bal" ? 1 : 2; print o, $0 }' |
+		sort -n > "$OUT/g.dat"
+	plot "guests-$work" << EOF
+set title "lhpguests $work: two 2-vCPU TCG guests, median ops/s and min-max of runs"
+set ylabel "ops/s (both guests)"
+set style fill solid 0.4
+set boxwidth 0.5
+set xrange [-0.6:2.6]
+set yrange [0:*]
+plot "$OUT/g.dat" using 1:3:xtic(2) with boxes title "median", "" using 1:3:4:5 with yerrorbars title "min - max"
+EOF
+	rm -f "$OUT/g.dat"
+done
 rm -f "$OUT/ops.stats" "$OUT/all.stats"
 ls "$OUT"/lhpbench-*.png > /dev/null 2>&1 && echo "plots: $(ls "$OUT"/lhpbench-*.png | tr '\n' ' ')"
 exit 0
