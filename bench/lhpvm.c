@@ -12,7 +12,7 @@
  * Options: -name guest=NAME (as QEMU), -smp N, -time S (run), -warmup S (not measured,
  * default 1), -series (one line per second: "t ops"). On exit it prints one line:
  *   lhpvm name=NAME vcpus=N secs=S ops=N ops_per_s=X spin_frac=F nivcsw=N nvcsw=N
- *   cpu_s=X
+ *   cpu_s=X vcpu_ops=a,b,.. vcpu_spin_frac=a,b,.. vcpu_nivcsw=a,b,..  (per vCPU)
  * spin_frac is the share of the vCPUs' measured time spent waiting for the lock or at the
  * barrier; nivcsw/nvcsw are involuntary/voluntary context switches of the vCPU threads
  * during the measured time; cpu_s their CPU time then. Every loop is bounded by -time.
@@ -40,6 +40,7 @@ static atomic_uint arrived;
 static atomic_uint sense;
 
 struct vcpu {
+	uint64_t iv0, iv1; /* involuntary switches at the start and end of the window */
 	pthread_t th;
 	unsigned index;
 	pid_t tid;
@@ -143,9 +144,11 @@ static void thread_stats(uint64_t *nivcsw, uint64_t *nvcsw, uint64_t *cpu_ns)
 		snprintf(path, sizeof(path), "/proc/self/task/%d/status", vc[i].tid);
 		if ((f = fopen(path, "re"))) {
 			while (fgets(line, sizeof(line), f)) {
-				if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &a) == 1)
+				if (sscanf(line, "nonvoluntary_ctxt_switches: %llu", &a) == 1) {
 					*nivcsw += a;
-				else if (sscanf(line, "voluntary_ctxt_switches: %llu", &a) == 1)
+					vc[i].iv0 = vc[i].iv1;
+					vc[i].iv1 = a;
+				} else if (sscanf(line, "voluntary_ctxt_switches: %llu", &a) == 1)
 					*nvcsw += a;
 			}
 			fclose(f);
@@ -267,10 +270,21 @@ int main(int argc, char **argv)
 	}
 	ops = total_ops();
 	printf("lhpvm name=%s vcpus=%u secs=%.3f ops=%lu ops_per_s=%.1f spin_frac=%.4f nivcsw=%lu "
-	       "nvcsw=%lu cpu_s=%.3f\n",
+	       "nvcsw=%lu cpu_s=%.3f",
 	       name, nr, (double)(t_end - t0) / 1e9, (unsigned long)ops,
 	       (double)ops * 1e9 / (double)(t_end - t0), (double)spin / ((double)(t_end - t0) * nr),
 	       (unsigned long)(iv1 - iv0), (unsigned long)(v1 - v0), (double)(c1 - c0) / 1e9);
+	printf(" vcpu_ops=");
+	for (unsigned i = 0; i < nr; i++)
+		printf("%s%lu", i ? "," : "", (unsigned long)atomic_load(&vc[i].ops));
+	printf(" vcpu_spin_frac=");
+	for (unsigned i = 0; i < nr; i++)
+		printf("%s%.4f", i ? "," : "",
+		       (double)atomic_load(&vc[i].spin_ns) / (double)(t_end - t0));
+	printf(" vcpu_nivcsw=");
+	for (unsigned i = 0; i < nr; i++)
+		printf("%s%lu", i ? "," : "", (unsigned long)(vc[i].iv1 - vc[i].iv0));
+	printf("\n");
 	free(vc);
 	return 0;
 }
