@@ -29,25 +29,18 @@ void vmlog_changes(struct daemon *d, const struct sbco_vm_list *now,
 	struct sbco_engine_stats st;
 
 	sbco_engine_get_stats(d->eng, &st);
-	for (size_t i = 0; since && i < now->nr; i++) {
-		const struct sbco_vm *old = sbco_vm_list_find_pid(before, now->vms[i].pid);
-		size_t k = old ? (size_t)(old - before->vms) : 0;
-
-		since[i] = old && k < d->nr_pol_since && polb[k].mode == pol[i].mode &&
-				   polb[k].source == pol[i].source && polb[k].alpha == pol[i].alpha
-			       ? d->pol_since[k]
-			       : st.cycles;
-	}
-	free(d->pol_since);
-	d->pol_since = since;
-	d->nr_pol_since = since ? now->nr : 0;
-
 	for (size_t i = 0; i < now->nr; i++) {
 		const struct sbco_vm *vm = &now->vms[i];
 		const struct sbco_vm *old = sbco_vm_list_find_pid(before, vm->pid);
-		const struct sbco_vm_policy *p = &pol[i],
-					    *pb = old ? &polb[old - before->vms] : NULL;
+		size_t k = old ? (size_t)(old - before->vms) : 0;
+		const struct sbco_vm_policy *p = &pol[i], *pb = old ? &polb[k] : NULL;
+		bool changed =
+		    pb && (pb->mode != p->mode || pb->source != p->source || pb->alpha != p->alpha);
 
+		/* the cycle from which this policy is in force (query_vms) */
+		if (since)
+			since[i] =
+			    old && !changed && k < d->nr_pol_since ? d->pol_since[k] : st.cycles;
 		if (!old)
 			log_vm(LOG_INFO, 0, vm->name, uuid_of(vm), -1, vm->pid,
 			       "VM '%s' (%s, pid %d, uuid %s, %zu vCPUs): mode %s (%s)%s", vm->name,
@@ -57,7 +50,7 @@ void vmlog_changes(struct daemon *d, const struct sbco_vm_list *now,
 			       vm->pinned && !p->override_pinning
 				   ? ", pinned by the operator: affinity left alone"
 				   : "");
-		else if (pb->mode != p->mode || pb->source != p->source || pb->alpha != p->alpha)
+		else if (changed)
 			log_vm(LOG_INFO, 0, vm->name, uuid_of(vm), -1, vm->pid,
 			       "VM '%s': mode %s alpha %.3g (%s), was %s alpha %.3g (%s)", vm->name,
 			       sbco_mode_name(p->mode), p->alpha, sbco_source_name(p->source),
@@ -68,6 +61,9 @@ void vmlog_changes(struct daemon *d, const struct sbco_vm_list *now,
 			       "VM '%s': sbco domain metadata ignored: %s", vm->name,
 			       vm->meta.error);
 	}
+	free(d->pol_since);
+	d->pol_since = since;
+	d->nr_pol_since = since ? now->nr : 0;
 	for (size_t i = 0; i < before->nr; i++) {
 		const struct sbco_vm *vm = &before->vms[i];
 
