@@ -53,7 +53,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .SECONDARY:
 
-.PHONY: demo all progs unit-check deb deb-check deps check check-build asan run bench fuzz fuzz-short install uninstall clean \
+.PHONY: demo all progs unit-check deb deb-check deps check check-build asan run bench fuzz fuzz-long fuzz-short install uninstall clean \
 	format format-check man kernel kernel-check
 
 progs: $(BUILD)/libsbco.a $(BUILD)/sbcoctl $(BUILD)/sbcod
@@ -138,6 +138,12 @@ fuzz: $(FUZZ_BINS)
 	$(Q)for f in $(FUZZ_BINS); do n=$$(basename $$f); mkdir -p $(BUILD)/corpus/$$n; \
 		$$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 $(BUILD)/corpus/$$n tests/fuzz/corpus/$$n \
 		|| exit 1; done
+
+# The long campaign: every target for FUZZ_LONG_SECONDS (600), 2 at a time, then source
+# coverage of each parser from its final corpus; report in $(BUILD)/fuzz-long/report.md.
+fuzz-long: $(FUZZ_BINS)
+	$(Q)CLANG=$(CLANG) PKG_CFLAGS="$(PKG_CFLAGS)" PKG_LIBS="$(PKG_LIBS)" \
+		sh scripts/fuzz-long.sh $(BUILD) $(or $(FUZZ_LONG_SECONDS),600) 2
 
 # The sbco kernel patch (kernel/): build the test kernel, or build, boot and test it under
 # QEMU TCG (also part of `make check`, as the suite kernel-check).

@@ -25,7 +25,7 @@
 #include "query.h"
 #include "sbcod.h"
 
-#define MAX_REQUEST 65536
+#define MAX_REQUEST SBCO_REQUEST_MAX
 #define REQUEST_MS  1000
 #define MAX_CONNS   32
 
@@ -66,32 +66,20 @@ cJSON *error_reply(const char *msg)
 	return r;
 }
 
-static cJSON *cmd_set_mode(struct daemon *d, const cJSON *req)
+static cJSON *cmd_set_mode(struct daemon *d, const struct sbco_request *req)
 {
-	const cJSON *vm = cJSON_GetObjectItemCaseSensitive(req, "vm");
-	const cJSON *mode = cJSON_GetObjectItemCaseSensitive(req, "mode");
-	enum sbco_mode m = SBCO_MODE_OFF;
 	size_t i;
-	int k = -1;
 
-	if (!cJSON_IsString(vm) || !*vm->valuestring || strlen(vm->valuestring) >= 64)
-		return error_reply("set-mode: \"vm\" must be a VM name");
-	for (int j = 0; cJSON_IsString(mode) && j <= SBCO_MODE_SBCO; j++)
-		if (!strcmp(mode->valuestring, sbco_mode_name((enum sbco_mode)j)))
-			k = j;
-	if (k < 0)
-		return error_reply("set-mode: \"mode\" must be \"off\", \"bal\" or \"sbco\"");
-	m = (enum sbco_mode)k;
-	for (i = 0; i < d->nr_ovr && strcmp(d->ovr[i].vm, vm->valuestring); i++)
+	for (i = 0; i < d->nr_ovr && strcmp(d->ovr[i].vm, req->vm); i++)
 		;
 	if (i == MAX_OVERRIDES)
 		return error_reply("set-mode: too many runtime overrides");
-	snprintf(d->ovr[i].vm, sizeof(d->ovr[i].vm), "%s", vm->valuestring);
-	d->ovr[i].mode = m;
+	snprintf(d->ovr[i].vm, sizeof(d->ovr[i].vm), "%s", req->vm);
+	d->ovr[i].mode = req->mode;
 	if (i == d->nr_ovr)
 		d->nr_ovr++;
-	log_vm(LOG_INFO, 0, vm->valuestring, NULL, -1, -1, "Runtime override: VM '%s' mode %s",
-	       vm->valuestring, sbco_mode_name(m));
+	log_vm(LOG_INFO, 0, req->vm, NULL, -1, -1, "Runtime override: VM '%s' mode %s", req->vm,
+	       sbco_mode_name(req->mode));
 	if (daemon_refresh(d, true) < 0)
 		return error_reply("set-mode: applying failed");
 	return cJSON_CreateObject();
@@ -106,36 +94,39 @@ static cJSON *cmd_reload(struct daemon *d)
 	return cJSON_CreateObject();
 }
 
-static cJSON *dispatch(struct daemon *d, const char *text)
+static cJSON *dispatch(struct daemon *d, const char *text, size_t len)
 {
-	cJSON *req = cJSON_Parse(text), *reply;
-	const cJSON *cmd;
+	struct sbco_request req;
+	char err[256];
+	cJSON *reply = NULL;
 
-	if (!req || !cJSON_IsObject(req)) {
-		cJSON_Delete(req);
-		return error_reply("request is not a JSON object");
-	}
-	cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
-	if (!cJSON_IsString(cmd))
-		reply = error_reply("request lacks \"cmd\"");
-	else if (!strcmp(cmd->valuestring, "status"))
-		reply = query_status(d, req);
-	else if (!strcmp(cmd->valuestring, "vms"))
-		reply = query_vms(d, req);
-	else if (!strcmp(cmd->valuestring, "distance"))
-		reply = query_distance(d, req);
-	else if (!strcmp(cmd->valuestring, "runqueue"))
-		reply = query_runqueue(d, req);
-	else if (!strcmp(cmd->valuestring, "set-mode"))
-		reply = cmd_set_mode(d, req);
-	else if (!strcmp(cmd->valuestring, "reload"))
+	if (sbco_request_parse(text, len, &req, err, sizeof(err)) < 0)
+		return error_reply(err[0] ? err : "out of memory");
+	switch (req.cmd) {
+	case SBCO_CMD_STATUS:
+		reply = query_status(d, &req);
+		break;
+	case SBCO_CMD_VMS:
+		reply = query_vms(d, &req);
+		break;
+	case SBCO_CMD_DISTANCE:
+		reply = query_distance(d, &req);
+		break;
+	case SBCO_CMD_RUNQUEUE:
+		reply = query_runqueue(d, &req);
+		break;
+	case SBCO_CMD_SET_MODE:
+		reply = cmd_set_mode(d, &req);
+		break;
+	case SBCO_CMD_RELOAD:
 		reply = cmd_reload(d);
-	else if (!strcmp(cmd->valuestring, "metrics"))
-		reply = query_metrics(d, req);
-	else
-		reply = error_reply("unknown cmd (status, vms, distance, runqueue, set-mode, "
-				    "reload, metrics)");
-	cJSON_Delete(req);
+		break;
+	case SBCO_CMD_METRICS:
+		reply = query_metrics(d, &req);
+		break;
+	case SBCO_CMD_MAX_:
+		break;
+	}
 	if (reply && !cJSON_GetObjectItemCaseSensitive(reply, "ok"))
 		cJSON_AddBoolToObject(reply, "ok", true);
 	return reply;
@@ -212,7 +203,7 @@ static int conn_read(struct conn *c)
 		c->len += (size_t)n;
 		if (n == 0 || memchr(c->buf + c->len - (size_t)n, '\n', (size_t)n)) {
 			c->buf[c->len] = '\0';
-			return conn_reply(c, dispatch(c->d, c->buf));
+			return conn_reply(c, dispatch(c->d, c->buf, c->len));
 		}
 		if (c->len == MAX_REQUEST)
 			return conn_reply(c, error_reply("request larger than 64 KiB"));

@@ -23,13 +23,6 @@ static const struct sbco_vm *vm_of_tid(const struct sbco_vm_list *l, int32_t tid
 	return NULL;
 }
 
-static const char *vm_filter(const cJSON *req)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, "vm");
-
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 static cJSON *kernel_info(struct daemon *d)
 {
 	static const enum sbco_lever levers[] = {SBCO_LEVER_KERNEL, SBCO_LEVER_SLICE,
@@ -79,7 +72,7 @@ static cJSON *cycle_info(struct daemon *d)
 	return c;
 }
 
-cJSON *query_status(struct daemon *d, const cJSON *req)
+cJSON *query_status(struct daemon *d, const struct sbco_request *req)
 {
 	struct sbco_engine_stats st;
 	cJSON *r = cJSON_CreateObject();
@@ -109,7 +102,7 @@ cJSON *query_status(struct daemon *d, const cJSON *req)
 	return r;
 }
 
-cJSON *query_vms(struct daemon *d, const cJSON *req)
+cJSON *query_vms(struct daemon *d, const struct sbco_request *req)
 {
 	const struct sbco_vm_policy *pol;
 	const struct sbco_vm_list *l = sbco_engine_vms(d->eng, &pol);
@@ -179,14 +172,14 @@ static cJSON *vcpu_json(struct daemon *d, const struct sbco_snapshot *s,
 	return x;
 }
 
-cJSON *query_distance(struct daemon *d, const cJSON *req)
+cJSON *query_distance(struct daemon *d, const struct sbco_request *req)
 {
 	const struct sbco_snapshot *s;
 	const struct sbco_ordinates *o;
 	const struct sbco_vm_set *set;
 	const struct sbco_vm_policy *pol;
 	const struct sbco_vm_list *l = sbco_engine_vms(d->eng, &pol);
-	const char *only = vm_filter(req);
+	const char *only = req->vm[0] ? req->vm : NULL;
 	cJSON *r, *arr;
 	char msg[160];
 
@@ -254,18 +247,15 @@ static cJSON *task_json(const struct sbco_task *t, const struct sbco_ordinate *o
 	return y;
 }
 
-cJSON *query_runqueue(struct daemon *d, const cJSON *req)
+cJSON *query_runqueue(struct daemon *d, const struct sbco_request *req)
 {
 	const struct sbco_snapshot *s;
 	const struct sbco_ordinates *o;
 	const struct sbco_vm_set *set;
 	const struct sbco_vm_list *l = sbco_engine_vms(d->eng, NULL);
-	const cJSON *want = cJSON_GetObjectItemCaseSensitive(req, "cpu");
 	cJSON *r, *cpus;
 	bool found = false;
 
-	if (want && (!cJSON_IsNumber(want) || want->valuedouble < 0))
-		return error_reply("runqueue: \"cpu\" must be a CPU number");
 	sbco_engine_last(d->eng, &s, &o, &set);
 	if (!s)
 		return error_reply("no good cycle yet");
@@ -276,7 +266,7 @@ cJSON *query_runqueue(struct daemon *d, const cJSON *req)
 		const struct sbco_cpu *cpu = &s->cpus[c];
 		cJSON *x, *tasks;
 
-		if (want && cpu->id != (int32_t)want->valuedouble)
+		if (req->has_cpu && cpu->id != req->cpu)
 			continue;
 		found = true;
 		x = cJSON_CreateObject();
@@ -297,16 +287,15 @@ cJSON *query_runqueue(struct daemon *d, const cJSON *req)
 			}
 		cJSON_AddItemToArray(cpus, x);
 	}
-	if (want && !found) {
+	if (req->has_cpu && !found) {
 		cJSON_Delete(r);
 		return error_reply("runqueue: no such CPU in the last sample");
 	}
 	return r;
 }
 
-/* A Prometheus label value, escaped. */
 /* Prometheus text exposition format, as one JSON string ("text"). */
-cJSON *query_metrics(struct daemon *d, const cJSON *req)
+cJSON *query_metrics(struct daemon *d, const struct sbco_request *req)
 {
 	char *buf = NULL;
 	size_t len = 0;

@@ -918,6 +918,43 @@ const char *sbco_mode_name(enum sbco_mode m);
 const char *sbco_source_name(enum sbco_policy_source s);
 const char *sbco_lever_name(enum sbco_lever l);
 
+/* ---------------------------------------------------------------- control requests */
+
+/* sbcod's control socket takes one JSON object per connection, from root or the group
+ * "sbco": {"cmd": NAME} plus, per command, "vm" (status: no; distance: optional filter;
+ * set-mode: required), "cpu" (runqueue: optional) and "mode" (set-mode: required). */
+enum sbco_cmd {
+	SBCO_CMD_STATUS = 0,
+	SBCO_CMD_VMS,
+	SBCO_CMD_DISTANCE,
+	SBCO_CMD_RUNQUEUE,
+	SBCO_CMD_SET_MODE, /* mutates */
+	SBCO_CMD_RELOAD,   /* mutates */
+	SBCO_CMD_METRICS,
+	SBCO_CMD_MAX_,
+};
+#define SBCO_REQUEST_MAX   65536 /* bytes */
+#define SBCO_REQUEST_DEPTH 2	 /* nesting of objects/arrays: the request object, one more */
+#define SBCO_VM_NAME_MAX   64	 /* bytes with the NUL; libvirt allows longer, sbcod not */
+
+struct sbco_request {
+	enum sbco_cmd cmd;
+	char vm[SBCO_VM_NAME_MAX]; /* "" when absent */
+	bool has_cpu;
+	int32_t cpu;
+	enum sbco_mode mode; /* set-mode */
+};
+
+/* Validate one request of len bytes (no NUL needed; trailing whitespace allowed): size,
+ * nesting depth (checked before parsing), JSON syntax, known command, only the keys that
+ * command takes, each of its type and range; a VM name must be printable ASCII.
+ * Returns 0 and fills *r, or -EINVAL with a printable reason of at most 200 bytes in err
+ * (which names the key or the byte offset), -ENOMEM. */
+int sbco_request_parse(const char *text, size_t len, struct sbco_request *r, char *err,
+		       size_t errlen);
+const char *sbco_cmd_name(enum sbco_cmd c);
+bool sbco_cmd_mutates(enum sbco_cmd c);
+
 /* ---------------------------------------------------------------- helpers */
 
 /* Strict unsigned parse of a decimal string: the whole string, no sign, no overflow.

@@ -73,7 +73,7 @@ CTL="$B/sbcoctl --socket $W/sock request"
 pinned1=$(aff_of "$D1")
 pinned2=$(aff_of "$D2")
 dfail() { echo "FAIL: $*"; tail -5 "$W/sbcod.log"; kill "$SBCOD"; exit 1; }
-$CTL 'not json' | grep -q '"error":"request is not a JSON object"' || dfail "malformed request"
+$CTL 'not json' | grep -q '"error":"request is not JSON (error at offset 0)"' || dfail "malformed request"
 $CTL '{"cmd":"fly"}' | grep -q 'unknown cmd' || dfail "unknown cmd"
 $CTL "{\"cmd\":\"set-mode\",\"vm\":\"$D1\",\"mode\":\"turbo\"}" | grep -q '"ok":false' ||
 	dfail "bad set-mode accepted"

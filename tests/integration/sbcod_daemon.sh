@@ -34,10 +34,20 @@ wait "$STALL"
 grep -q 'request not complete within 1 s' "$W/stall.out" || fail "stalled client got: $(cat "$W/stall.out")"
 echo "ok: a stalled client gets a timeout error; others served meanwhile ($(((t1 - t0) / 1000000)) ms)"
 $CTL '{"cmd":"status"}' | grep -q '"ready":true' || fail "status"
-$CTL 'not json' | grep -q '"error":"request is not a JSON object"' || fail "malformed request"
+$CTL 'not json' | grep -q '"error":"request is not JSON (error at offset 0)"' || fail "malformed request"
 $CTL '{"cmd":"fly"}' | grep -q 'unknown cmd' || fail "unknown cmd"
 $CTL '{"cmd":"set-mode","vm":"dA","mode":"turbo"}' | grep -q '"ok":false' || fail "bad set-mode"
 $CTL '{"cmd":"metrics"}' | grep -q 'sbco_cycles_total' || fail "metrics"
+# hostile requests: 64 KiB of nesting (refused before the recursive parser), keys a command
+# does not take, a VM name forging a log line; none changes anything, sbcod serves on
+deep=$(head -c 65000 /dev/zero | tr '\0' '[')
+$CTL "$deep" | grep -q '"error":"request nested deeper than 2 levels at offset 2"' || fail "deep request"
+$CTL '{"cmd":"reload","path":"/etc/shadow"}' | grep -q 'unexpected key \\"path\\"' || fail "unknown key"
+$CTL '{"cmd":"set-mode","vm":"dA\nsbcod: forged","mode":"off"}' | grep -q '"vm\\" must be a VM name' ||
+	fail "VM name with a newline"
+grep -q '^sbcod: forged' "$W/log" && fail "a request forged a log line"
+set -- $(vcpu_tids "$(echo $PIDS | cut -d' ' -f1)")
+[ "$(aff "$1")" != "$ALL" ] || fail "a refused request changed dA's placement"
 S="$B/sbcoctl --socket $W/sock"
 $S status | grep -q '^ready *yes' || fail "sbcoctl status"
 $S distance | grep -q '^dA ' || fail "sbcoctl distance"
