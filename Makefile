@@ -57,7 +57,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 	format format-check man kernel kernel-check
 
 progs: $(BUILD)/libsbco.a $(BUILD)/sbcoctl $(BUILD)/sbcod
-all: progs $(HELPER_BINS) $(BUILD)/bench/lhpvm
+all: progs $(HELPER_BINS) $(BUILD)/bench/lhpvm $(BUILD)/tests/fault_inject.so
 
 # the unit tests alone, no root, no VMs (the package build runs these)
 unit-check: $(UNIT_BINS)
@@ -101,6 +101,12 @@ $(BUILD)/tests/test_%: $(BUILD)/tests/unit/test_%.o $(BUILD)/libsbco.a
 $(BUILD)/tests/%: $(BUILD)/tests/helpers/%.o $(BUILD)/libsbco.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libsbco.a $(LDLIBS_ALL) -lpthread
+
+# the fault injector of the integration tests (LD_PRELOAD in front of sbcod)
+$(BUILD)/tests/fault_inject.so: tests/faults/fault_inject.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS_ALL) -fPIC -shared -o $@ $< -ldl
 
 # lhpbench's synthetic VM (bench/lhpbench.sh)
 $(BUILD)/bench/lhpvm: $(BUILD)/bench/lhpvm.o
@@ -203,7 +209,7 @@ $(BUILD)/man/%: man/%.scd
 	@mkdir -p $(dir $@)
 	$(Q)scdoc < $< > $@
 
-FORMAT_FILES = $(wildcard lib/*.[ch] cli/*.[ch] daemon/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c \
+FORMAT_FILES = $(wildcard lib/*.[ch] cli/*.[ch] daemon/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/faults/*.c \
 	tests/helpers/*.[ch] bench/*.c)
 format:
 	clang-format -i $(FORMAT_FILES)

@@ -123,8 +123,9 @@ void view_status(FILE *f, const cJSON *r)
 	kv(f, "dump size", "%.0f bytes", view_num(c, "dump_bytes"));
 	kv(f, "cycles", "%.0f good, %.0f failed (%.0f in a row now)", view_num(r, "cycles"),
 	   view_num(r, "failed_cycles"), view_num(r, "failed_cycles_in_a_row"));
-	kv(f, "actions", "%.0f nudges (%.0f refused), %.0f placements", view_num(r, "actions"),
-	   view_num(r, "action_errors"), view_num(r, "placements"));
+	kv(f, "actions", "%.0f nudges (%.0f refused), %.0f placements, %.0f skipped (thread gone)",
+	   view_num(r, "actions"), view_num(r, "action_errors"), view_num(r, "placements"),
+	   view_num(r, "vanished"));
 	kv(f, "reloads", "%.0f (%.0f rejected)", view_num(r, "reloads"),
 	   view_num(r, "reload_errors"));
 	if (*err)

@@ -96,6 +96,7 @@ cJSON *query_status(struct daemon *d, const struct sbco_request *req)
 	cJSON_AddNumberToObject(r, "reload_errors", (double)d->reload_errors);
 	cJSON_AddNumberToObject(r, "actions", (double)st.actions);
 	cJSON_AddNumberToObject(r, "action_errors", (double)st.action_errors);
+	cJSON_AddNumberToObject(r, "vanished", (double)st.vanished);
 	cJSON_AddNumberToObject(r, "placements", (double)st.placements);
 	cJSON_AddItemToObject(r, "kernel", kernel_info(d));
 	cJSON_AddItemToObject(r, "cycle", cycle_info(d));

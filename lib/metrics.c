@@ -209,6 +209,8 @@ int sbco_metrics_write(FILE *f, const struct sbco_engine *e, const char *root,
 	one(f, "sbco_actions_total", "counter", "Balancing actions applied.", (double)st.actions);
 	one(f, "sbco_action_errors_total", "counter", "Actions refused by the kernel.",
 	    (double)st.action_errors);
+	one(f, "sbco_vanished_total", "counter",
+	    "Changes skipped because the vCPU thread had exited (ESRCH).", (double)st.vanished);
 	one(f, "sbco_placements_total", "counter", "Affinities set by anti-stacking.",
 	    (double)st.placements);
 	one(f, "sbco_reloads_total", "counter", "Config reloads.", (double)x->reloads);

@@ -10,11 +10,13 @@
  *                          helper thread (sleeps 1 ms, runs 50 us)      -time S  exit after S s
  *   -churn                 one more thread that keeps starting and ending short-lived
  *                          vCPU-named threads (index 90+), to race discovery scans
+ * SIGUSR1 makes the last vCPU thread exit (as a vCPU unplugged), the others run on.
  * Prints "ready PID" and the thread ids on stdout once all threads are named. Every loop is
  * bounded by -time (default 60 s).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,7 +27,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static atomic_bool stop;
+static atomic_bool stop, drop_last;
+static int last_vcpu;
 static const char *fmt = "CPU %d/KVM";
 static int spin_mode = 1; /* 0 sleep, 1 spin, 2 lock */
 static atomic_int lock_word;
@@ -72,6 +75,12 @@ static void *helper_main(void *p)
 }
 static atomic_int named;
 
+static void on_usr1(int sig)
+{
+	(void)sig;
+	atomic_store(&drop_last, true);
+}
+
 struct vcpu {
 	pthread_t th;
 	int index;
@@ -95,7 +104,7 @@ static void *vcpu_main(void *p)
 	pthread_setname_np(pthread_self(), name);
 	v->tid = (pid_t)syscall(SYS_gettid);
 	atomic_fetch_add(&named, 1);
-	while (!atomic_load(&stop)) {
+	while (!atomic_load(&stop) && !(v->index == last_vcpu && atomic_load(&drop_last))) {
 		if (spin_mode == 2)
 			lock_work();
 		else if (spin_mode)
@@ -170,6 +179,8 @@ int main(int argc, char **argv)
 	v = calloc((size_t)n, sizeof(*v));
 	if (!v)
 		return 1;
+	last_vcpu = n - 1;
+	signal(SIGUSR1, on_usr1);
 	for (int i = 0; i < n; i++) {
 		v[i].index = i;
 		if (pthread_create(&v[i].th, NULL, vcpu_main, &v[i]) != 0)
