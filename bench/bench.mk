@@ -29,7 +29,9 @@ PARSE_ARGS := $(foreach s,$(PARSE_SIZES),$(call note,$(s))$(B)/dump-$(s).txt)
 .PHONY: bench bench-parse bench-discovery bench-policy bench-lhp bench-guests
 .SECONDARY:
 
-bench: bench-parse bench-discovery bench-policy bench-lhp bench-guests
+bench: bench-parse bench-discovery bench-policy bench-lhp bench-guests bench-sim
+
+include bench/sim/sim.mk
 
 # lhpbench: off / bal / sbco with sbcod on synthetic VMs (root); LHP=quick|full|SCENARIO...,
 # results in bench/results/ (runs.csv, fair.csv, summary.md, plots)
