@@ -2,7 +2,7 @@
 # sbcosim, the discrete-event host simulator driving the real libsbco policy (bench/sim/).
 # Included by bench/bench.mk: `make bench-sim` builds it and runs the sweeps into
 # bench/results/sim-*; $(BUILD)/bench/sbcosim alone is what tests/integration/sim_quick.sh
-# builds. SIM_SECS / SIM_BIG_SECS shorten the sweeps.
+# builds. SIM_SECS, SIM_SEEDS, SIM_HOST_SECS size the sweeps (bench/sim/sweep.sh).
 
 SIM_SRCS := $(wildcard bench/sim/*.c)
 SIM_OBJS := $(SIM_SRCS:%.c=$(BUILD)/%.o)
@@ -16,11 +16,13 @@ SIM_LIBS := $(BUILD)/libsbco.a $(shell pkg-config --libs libcjson libvirt libvir
 
 $(BUILD)/bench/sim/%.o: bench/sim/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(SIM_CFLAGS) -c -o $@ $<
+	@$(if $(V),,echo "  CC      $<")
+	$(if $(V),,@)$(CC) $(SIM_CFLAGS) -c -o $@ $<
 
 $(BUILD)/bench/sbcosim: $(SIM_OBJS) $(BUILD)/libsbco.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SIM_CFLAGS) -o $@ $(SIM_OBJS) $(SIM_LIBS)
+	@$(if $(V),,echo "  LD      $@")
+	$(if $(V),,@)$(CC) $(SIM_CFLAGS) -o $@ $(SIM_OBJS) $(SIM_LIBS)
 
 bench-sim: $(BUILD)/bench/sbcosim
 	@sh bench/sim/sweep.sh $(BUILD)/bench/sbcosim bench/results
