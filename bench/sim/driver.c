@@ -245,7 +245,7 @@ static void apply(struct sim *s, const struct sbco_action *a, int n)
 			break;
 		}
 		if (s->t[ti].state != TS_SLEEPING) {
-			if (a[k].lever == SBCO_LEVER_KERNEL)
+			if (a[k].lever == SBCO_LEVER_KERNEL && !s->p.lend_lazy)
 				sim_resched(s, s->t[ti].cpu);
 			else
 				sim_kick(s, s->t[ti].cpu);

@@ -7,7 +7,7 @@
  * --dist-vcpus N --hogs N --noise N --mode off|bal|sbco --alpha F
  * --lever auto|slice|weight|nice|kernel --interval-ms F --measure-ms F --seconds S
  * --warmup S --seed N --cfs --hz N --hrtick --kernel-ord --slice-us N --busy-factor N
- * --noise-run-us N --noise-sleep-ms F --idle-burst-ms F --fork-idlest
+ * --noise-run-us N --noise-sleep-ms F --idle-burst-ms F --fork-idlest --lend-lazy
  * Exit: 0 done, 1 failure, 2 usage.
  */
 #include <errno.h>
@@ -154,10 +154,13 @@ static void report(const struct sim *s, const char *scen, double wall, double cp
 	       "corun_pct=%.2f samples=%llu cycles=%llu actions=%llu action_errors=%llu "
 	       "placements=%llu policy_ms_per_cycle=%.3f switches_per_s=%.0f migrations=%llu "
 	       "fair_lag_ms=%.2f events=%llu\n",
-	       scen, modes[p->mode], levers[drv_lever(s)], p->eevdf ? "eevdf" : "cfs", p->nr_cpus,
-	       s->nr_vms, nv, s->nr_tasks, p->alpha, (double)p->interval_ns / 1e6,
-	       (unsigned long long)p->seed, secs, wall, cpu, secs / cpu, ops * 1e9 / (secs * 1e9),
-	       nv ? spin / (secs * 1e9 * nv) : 0, run > 0 ? spin / run : 0, niv / secs, lhp / secs,
+	       scen, modes[p->mode],
+	       p->lend_lazy && drv_lever(s) == SBCO_LEVER_KERNEL ? "kernel-lazy"
+								 : levers[drv_lever(s)],
+	       p->eevdf ? "eevdf" : "cfs", p->nr_cpus, s->nr_vms, nv, s->nr_tasks, p->alpha,
+	       (double)p->interval_ns / 1e6, (unsigned long long)p->seed, secs, wall, cpu,
+	       secs / cpu, ops * 1e9 / (secs * 1e9), nv ? spin / (secs * 1e9 * nv) : 0,
+	       run > 0 ? spin / run : 0, niv / secs, lhp / secs,
 	       s->st.vm_samples ? 100.0 * s->st.stacked / s->st.vm_samples : 0,
 	       s->st.vm_samples ? 100.0 * s->st.exceeded / s->st.vm_samples : 0,
 	       s->st.vm_samples ? 100.0 * s->st.exceeded_any / s->st.vm_samples : 0,
@@ -185,8 +188,11 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "--selftest"))
 			return sim_selftest() ? 1 : 0;
-		if (!strcmp(a, "--fork-idlest")) {
-			p.fork_idlest = true;
+		if (!strcmp(a, "--fork-idlest") || !strcmp(a, "--lend-lazy")) {
+			if (a[2] == 'f')
+				p.fork_idlest = true;
+			else
+				p.lend_lazy = true;
 			continue;
 		}
 		if (!strcmp(a, "--cfs") || !strcmp(a, "--hrtick") || !strcmp(a, "--kernel-ord")) {

@@ -56,6 +56,7 @@ struct sim_params {
 	int64_t measure_ns;  /* stacking / distance samples */
 	bool kernel_ord;     /* the snapshot carries the kernel patch's exact ordinates */
 	bool fork_idlest;    /* new threads on the least loaded CPU (default: random) */
+	bool lend_lazy;	     /* kernel loans: no resched of the lender's CPU (a variant) */
 };
 
 struct task {

@@ -161,7 +161,7 @@ for sw in queue alpha interval; do
 		[ $sw = interval ] && echo "set logscale x"
 		printf "plot "
 		sep=""
-		for k in "bal -" "sbco slice" "sbco kernel" "sbco weight" "sbco nice" "sbco auto"; do
+		for k in "bal -" "sbco slice" "sbco kernel" "sbco kernel-lazy" "sbco weight" "sbco nice" "sbco auto"; do
 			set -- $k
 			grep -q " $1 $2 " "$D/$sw.num" || continue
 			printf "%s'< grep \" %s %s \" %s' using 1:5 with linespoints title '%s %s ops/off'" "$sep" "$1" "$2" "$D/$sw.num" "$1" "$2"

@@ -11,7 +11,8 @@
 #   queue     queue length 2..12 (8 CPUs, four 4-vCPU lock VMs + hogs), the three modes
 #   alpha     alpha 1/3 .. 1 in mode sbco (64 CPUs, queue ~6)
 #   interval  policy interval 1 .. 250 ms, slice lever (userspace) and the kernel patch's loan
-#             with its exact ordinates, 8 CPUs at queue 6
+#             with its exact ordinates, as the patch does it (the lender's CPU re-picks at
+#             once) and lazily (--lend-lazy: the lender keeps its turn), 8 CPUs at queue 6
 #   hosts     8, 64 and 256 CPUs with ~7.8 vCPUs per CPU (4-vCPU lock VMs), three modes
 #   speed     the target: 256 CPUs, 500 four-vCPU VMs, 60 s, each mode
 # usage: bench/sim/sweep.sh SBCOSIM OUT [SWEEP...]   (default: all)
@@ -110,6 +111,9 @@ for sw in "$@"; do
 					--interval-ms "$iv" --seed "$seed" --seconds "$SECS"
 				run interval "$iv" --scenario table2-q6 --mode sbco --lever kernel \
 					--kernel-ord --interval-ms "$iv" --seed "$seed" --seconds "$SECS"
+				run interval "$iv" --scenario table2-q6 --mode sbco --lever kernel \
+					--kernel-ord --lend-lazy --interval-ms "$iv" --seed "$seed" \
+					--seconds "$SECS"
 			done
 		done
 		for seed in $(seeds); do
