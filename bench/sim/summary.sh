@@ -64,6 +64,24 @@ if grep -q '^validate,' "$CSV"; then
 					avg(sex[k, m]), me ? sprintf("%.1f %%", med(mex[k, m])) : "-"
 				print k, m, s, me > ("'"$D"'/validate.dat") } } }'
 	echo
+	echo "What stacking costs in the simulator: its off runs split by whether the measured VMs' siblings were stacked (>= 50 % of samples) or not, against the measured gain of bal over off (which mixes stacked and unstacked runs at the measured stacking rate)."
+	echo
+	echo "| scenario | sim off runs stacked / not | sim ops/s stacked (mean) | not stacked (mean) | sim: un-stacking gains | measured stacked (median) | measured bal vs off |"
+	echo "|---|---:|---:|---:|---:|---:|---:|"
+	{ [ -f "$OUT/runs.csv" ] && awk -F, 'NR > 1 { print "M," $0 }' "$OUT/runs.csv"
+	  awk -F, 'NR > 1 && $1 == "validate" && $4 == "off" { print "S," $0 }' "$CSV"; } | awk -F, "$LIB"'
+	$1 == "M" { k = $2 "-" ($2 == "spin" || $2 == "dedup" ? "q" : $2 == "disturb" ? "k" : "") $3
+		mo[k, $4] = mo[k, $4] " " $6; mst[k] = mst[k] " " ($4 == "off" ? $9 : ""); next }
+	$1 == "S" && $4 != "fair" { k = $4; keys[k] = 1
+		if ($22 >= 50) { st[k] = st[k] " " $18; ns[k]++ } else { un[k] = un[k] " " $18; nu[k]++ } }
+	END { split("spin-q2 spin-q4 spin-q6 spin-q8 dedup-q4 disturb-k1 disturb-k2 disturb-k3 disturb-k4 disturb-k5", order, " ")
+		for (i = 1; i <= 10; i++) { k = order[i]; if (!(k in keys)) continue
+			printf "| %s | %d / %d | %s | %s | %s | %s | %s |\n", k, ns[k], nu[k],
+				ns[k] ? sprintf("%.0f", avg(st[k])) : "-", nu[k] ? sprintf("%.0f", avg(un[k])) : "-",
+				ns[k] && nu[k] ? pct(avg(un[k]), avg(st[k])) : "-",
+				mst[k] != "" ? sprintf("%.1f %%", med(mst[k])) : "-",
+				mo[k, "off"] != "" ? pct(med(mo[k, "bal"]), med(mo[k, "off"])) : "-" } }'
+	echo
 	echo "fair: lhpvm's hog VMs count loop iterations, the simulator 25 us units: throughput not comparable."
 	echo
 	if [ -f "$OUT/fair.csv" ]; then

@@ -4,7 +4,7 @@
 # of OUT/sim-runs.csv; bench/sim/summary.sh then writes OUT/sim-summary.md (tables) and the
 # plots OUT/sim-*.png / .svg.
 #   validate  lhpbench's scenarios on its 2-CPU host (spin-q2..q8, dedup-q4, disturb-k1..k5,
-#             fair), off / bal / sbco, seeds 1..SEEDS: predicted against bench/results/runs.csv
+#             fair), off / bal / sbco, seeds 1..VSEEDS: predicted against bench/results/runs.csv
 #   table1    the paper's Table I setups (8 CPUs, 2-4 VMs of 4 vCPUs): stacking under off,
 #             EEVDF and CFS (param suffix -cfs)
 #   table2    threshold-exceed at queue sizes 6 and 10 (alpha 2/3) under off, EEVDF and CFS
@@ -16,7 +16,7 @@
 #   hosts     8, 64 and 256 CPUs with ~7.8 vCPUs per CPU (4-vCPU lock VMs), three modes
 #   speed     the target: 256 CPUs, 500 four-vCPU VMs, 60 s, each mode
 # usage: bench/sim/sweep.sh SBCOSIM OUT [SWEEP...]   (default: all)
-# Environment: SIM_SECS (10), SIM_SEEDS (5), SIM_HOST_SECS (20).
+# Environment: SIM_SECS (10), SIM_SEEDS (5), SIM_VAL_SEEDS (10, validate), SIM_HOST_SECS (20).
 set -u
 S=$1
 OUT=$2
@@ -24,6 +24,7 @@ shift 2
 [ $# -gt 0 ] || set -- validate table1 table2 queue alpha interval hosts speed
 SECS=${SIM_SECS:-10}
 SEEDS=${SIM_SEEDS:-5}
+VSEEDS=${SIM_VAL_SEEDS:-10}
 HSECS=${SIM_HOST_SECS:-20}
 mkdir -p "$OUT"
 CSV=$OUT/sim-runs.csv
@@ -52,7 +53,7 @@ for sw in "$@"; do
 	validate)
 		for sc in spin-q2 spin-q4 spin-q6 spin-q8 dedup-q4 disturb-k1 disturb-k2 \
 			disturb-k3 disturb-k4 disturb-k5 fair; do
-			for seed in $(seeds); do
+			for seed in $(seq 1 "$VSEEDS"); do
 				for m in off bal sbco; do
 					run validate "$sc" --scenario "$sc" --mode "$m" --seed "$seed" \
 						--seconds "$SECS"
