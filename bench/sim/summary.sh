@@ -169,7 +169,7 @@ for sw in queue alpha interval; do
 	[ -s "$D/$sw.dat" ] || continue
 	case $sw in
 	queue) X='queue length'; T='Queue length: throughput vs off, and sampled rates (8 CPUs)' ;;
-	alpha) X='alpha'; T='Alpha (mode sbco, 64 CPUs, queue ~6)' ;;
+	alpha) X='alpha'; T='Alpha (mode sbco, 64 CPUs, queue about 6)' ;;
 	interval) X='policy interval, ms'; T='Sampling interval, mode sbco (8 CPUs, queue 6)' ;;
 	esac
 	grep -E '^[0-9.]+ ' "$D/$sw.dat" | sort -n > "$D/$sw.num"
@@ -186,6 +186,8 @@ for sw in queue alpha interval; do
 			sep=", "
 			printf "%s'< grep \" %s %s \" %s' using 1:7 axes x1y2 with lines dt 2 title '%s %s over threshold %%'" "$sep" "$1" "$2" "$D/$sw.num" "$1" "$2"
 		done
+		b=$(awk '$1 == "bal" && $2 == "bal" { print $5 }' "$D/$sw.dat")
+		[ -n "$b" ] && printf "%s%s with lines lw 2 lc rgb 'gray' title 'bal ops/off (constant)'" "$sep" "$b"
 		grep -q " off - " "$D/$sw.num" &&
 			printf "%s'< grep \" off - \" %s' using 1:7 axes x1y2 with lines dt 3 title 'off over threshold %%', '< grep \" off - \" %s' using 1:6 axes x1y2 with lines dt 4 title 'off stacked %%'" "$sep" "$D/$sw.num" "$D/$sw.num"
 		echo
