@@ -108,10 +108,16 @@ void vmlog_event(void *userdata, const struct sbco_event *ev)
 		return;
 	}
 	if (ev->kind == SBCO_EVENT_PLACE) {
+		const char *lv =
+		    ev->err == -EIO && d->lv && ev->vm && ev->vm->backend == SBCO_BACKEND_LIBVIRT
+			? sbco_libvirt_last_error(d->lv)
+			: NULL;
+
 		sbco_cpuset_format(ev->cpus, cpus, sizeof(cpus));
 		log_vm(ev->err ? warn_prio(d) : LOG_INFO, ev->err, name, uuid_of(ev->vm), ev->vcpu,
-		       ev->tid, "VM '%s' vCPU %d (tid %d): %s CPUs %s (anti-stacking)", name,
-		       ev->vcpu, ev->tid, ev->err ? "cannot allow" : "allowed", cpus);
+		       ev->tid, "VM '%s' vCPU %d (tid %d): %s CPUs %s (anti-stacking)%s%s", name,
+		       ev->vcpu, ev->tid, ev->err ? "cannot allow" : "allowed", cpus,
+		       lv && *lv ? "; libvirt: " : "", lv && *lv ? lv : "");
 		return;
 	}
 	if (ev->kind == SBCO_EVENT_UNPLACE) {

@@ -232,9 +232,12 @@ static int put_affinity(struct sbco_actuator *a, const struct record *rec,
 	/* Through libvirt when we can, so it keeps its view and the vCPU's cpuset cgroup;
 	 * then directly as well: libvirt 9 was seen leaving the thread's own mask narrow when
 	 * a vCPU is pinned back to all CPUs (its "unpin"), while its config said 0-N. */
-	if (rec->uuid[0] && a->pin)
-		(void)a->pin(a->pin_ud, rec->uuid, rec->index, c);
-	return a->ops->set_affinity(a->ud, rec->tid, c);
+	int rp = rec->uuid[0] && a->pin ? a->pin(a->pin_ud, rec->uuid, rec->index, c) : 0;
+	int r = a->ops->set_affinity(a->ud, rec->tid, c);
+
+	/* when both failed, libvirt's refusal is the cause to report (the direct call then
+	 * usually meets the vCPU cgroup's cpuset libvirt did not widen) */
+	return r < 0 && rp < 0 && r != -ESRCH ? rp : r;
 }
 
 int sbco_actuator_set_vcpu_affinity(struct sbco_actuator *a, int32_t tid, const char *uuid,

@@ -7,7 +7,11 @@
  * Threads: libvirt's default event loop runs on a thread of its own (one per process);
  * its callbacks only record which domains changed, under a mutex, and wake the owner
  * through an eventfd. All libvirt calls that describe domains and all changes to the VM
- * list happen in sbco_libvirt_process(), on the owner's thread.
+ * list happen in sbco_libvirt_process(), on the owner's thread. A reconnection opens the
+ * connection on a short-lived thread of its own: a libvirtd that is still starting up
+ * accepts the socket but answers only when ready (seconds, with many domains), and the
+ * owner's loop (sbcod's cycles and control socket) must not wait for it. The first
+ * connection, from sbco_libvirt_new(), is made in place.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,6 +40,8 @@ struct sbco_libvirt {
 	int cb_ids[5];
 	int efd;
 	uint64_t next_ns, backoff_ns;
+	pthread_t opener;
+	bool opening; /* opener thread started and not joined (owner only) */
 	struct sbco_vm_list vms;
 	struct sbco_libvirt_stats st;
 	char err[256];
@@ -46,6 +52,9 @@ struct sbco_libvirt {
 	char dirty[MAX_DIRTY][VIR_UUID_STRING_BUFLEN];
 	size_t nr_dirty;
 	uint64_t events;
+	bool opened;		 /* the opener thread is done */
+	virConnectPtr open_conn; /* and what it got (NULL: failed, open_err says why) */
+	char open_err[200];
 };
 
 static pthread_once_t loop_once = PTHREAD_ONCE_INIT;
@@ -231,16 +240,65 @@ static int full_scan(struct sbco_libvirt *lv)
 	return r;
 }
 
-static int try_connect(struct sbco_libvirt *lv, uint64_t now_ns)
+static virConnectPtr open_conn(const char *uri)
 {
-	virConnectPtr c = virConnectOpen(lv->uri);
+	virConnectPtr c = virConnectOpen(uri);
 
-	if (!c)
-		c = virConnectOpenReadOnly(lv->uri);
-	if (!c) {
-		set_err(lv, "connecting");
-		goto fail;
+	return c ? c : virConnectOpenReadOnly(uri);
+}
+
+static void *opener_main(void *arg)
+{
+	struct sbco_libvirt *lv = arg;
+	virConnectPtr c = open_conn(lv->uri);
+	const char *m = c ? NULL : virGetLastErrorMessage();
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&lv->lock);
+	lv->open_conn = c;
+	lv->opened = true;
+	snprintf(lv->open_err, sizeof(lv->open_err), "connecting: %s", m ? m : "unknown error");
+	pthread_mutex_unlock(&lv->lock);
+	if (write(lv->efd, &one, sizeof(one)) < 0) {
+		/* the counter is full: the owner is awake anyway */
 	}
+	return NULL;
+}
+
+/* Start the opener thread; 1 when started, 0 when it could not be (connect in place). */
+static int open_async(struct sbco_libvirt *lv)
+{
+	pthread_mutex_lock(&lv->lock);
+	lv->opened = false;
+	lv->open_conn = NULL;
+	pthread_mutex_unlock(&lv->lock);
+	lv->opening = pthread_create(&lv->opener, NULL, opener_main, lv) == 0;
+	return lv->opening;
+}
+
+/* The opener's result once it is done (joined): 1 and *ret (maybe NULL), or 0 if busy. */
+static int open_result(struct sbco_libvirt *lv, virConnectPtr *ret)
+{
+	bool done;
+
+	pthread_mutex_lock(&lv->lock);
+	done = lv->opened;
+	*ret = lv->open_conn;
+	pthread_mutex_unlock(&lv->lock);
+	if (!done)
+		return 0;
+	pthread_join(lv->opener, NULL);
+	lv->opening = false;
+	if (!*ret)
+		snprintf(lv->err, sizeof(lv->err), "%s", lv->open_err);
+	return 1;
+}
+
+/* Set up connection c (NULL: the open failed, lv->err says why). */
+static int try_connect(struct sbco_libvirt *lv, virConnectPtr c, uint64_t now_ns)
+{
+	if (!c)
+		goto fail;
 	lv->conn = c;
 	pthread_mutex_lock(&lv->lock);
 	lv->closed = false;
@@ -322,11 +380,28 @@ int sbco_libvirt_process(struct sbco_libvirt *lv, uint64_t now_ns)
 		lv->backoff_ns = 0;
 		lv->next_ns = now_ns;
 	}
-	if (!lv->conn && now_ns >= lv->next_ns) {
-		r = try_connect(lv, now_ns);
-		changed = r > 0;
-		rescan = false; /* a connect did a full scan */
-		nr_dirty = 0;
+	if (!lv->conn && !lv->opening && now_ns >= lv->next_ns) {
+		virConnectPtr c = NULL;
+
+		/* on the opener thread; in place only if it cannot be started */
+		if (!open_async(lv)) {
+			c = open_conn(lv->uri);
+			if (!c)
+				set_err(lv, "connecting");
+			r = try_connect(lv, c, now_ns);
+			changed = r > 0;
+			rescan = false; /* a connect did a full scan */
+			nr_dirty = 0;
+		}
+	} else if (!lv->conn && lv->opening) {
+		virConnectPtr c;
+
+		if (open_result(lv, &c)) {
+			r = try_connect(lv, c, now_ns);
+			changed = r > 0;
+			rescan = false;
+			nr_dirty = 0;
+		}
 	}
 	if (lv->conn && r >= 0 && rescan) {
 		r = full_scan(lv);
@@ -351,6 +426,7 @@ int sbco_libvirt_process(struct sbco_libvirt *lv, uint64_t now_ns)
 int sbco_libvirt_new(const struct sbco_libvirt_opts *o, struct sbco_libvirt **ret)
 {
 	struct sbco_libvirt *lv;
+	virConnectPtr c;
 
 	if (!o || !o->pat || !ret)
 		return -EINVAL;
@@ -375,7 +451,10 @@ int sbco_libvirt_new(const struct sbco_libvirt_opts *o, struct sbco_libvirt **re
 		return -ENOMEM;
 	}
 	lv->next_ns = 0;
-	if (sbco_libvirt_process(lv, 0) < 0) {
+	c = open_conn(lv->uri); /* the first time in place: callers expect the VMs now */
+	if (!c)
+		set_err(lv, "connecting");
+	if (try_connect(lv, c, 0) < 0) {
 		sbco_libvirt_free(lv);
 		return -ENOMEM;
 	}
@@ -387,6 +466,11 @@ struct sbco_libvirt *sbco_libvirt_free(struct sbco_libvirt *lv)
 {
 	if (!lv)
 		return NULL;
+	if (lv->opening) { /* wait for the opener; its connection is not ours to keep */
+		pthread_join(lv->opener, NULL);
+		if (lv->open_conn)
+			virConnectClose(lv->open_conn);
+	}
 	drop_connection(lv);
 	list_clear(&lv->vms);
 	free(lv->vms.vms);
@@ -406,7 +490,7 @@ int sbco_libvirt_fd(const struct sbco_libvirt *lv)
 
 uint64_t sbco_libvirt_next_ns(const struct sbco_libvirt *lv)
 {
-	return lv->conn ? UINT64_MAX : lv->next_ns;
+	return lv->conn || lv->opening ? UINT64_MAX : lv->next_ns; /* the opener wakes the fd */
 }
 
 bool sbco_libvirt_connected(const struct sbco_libvirt *lv)

@@ -487,8 +487,10 @@ struct sbco_libvirt_stats {
 };
 
 /* Create the backend: registers libvirt's default event loop (once per process) on its own
- * thread, and tries to connect. Not being able to connect is not an error: the backend
- * retries with backoff from sbco_libvirt_process(). Returns 0 and *ret, -ENOMEM, -EIO. */
+ * thread, and tries to connect (in place). Not being able to connect is not an error: the
+ * backend retries with backoff from sbco_libvirt_process(), opening the connection on a
+ * thread of its own so that a slow libvirtd never blocks the caller; the fd wakes when it
+ * is done. Returns 0 and *ret, -ENOMEM, -EIO. */
 int sbco_libvirt_new(const struct sbco_libvirt_opts *o, struct sbco_libvirt **ret);
 struct sbco_libvirt *sbco_libvirt_free(struct sbco_libvirt *lv);
 /* A descriptor that becomes readable when events are pending (poll it, then call process). */
