@@ -12,7 +12,7 @@ libclang-rt-14-dev scdoc"
 CHECK="valgrind libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 \
 busybox-static cpio linux-image-amd64 util-linux procps systemd man-db tmux jq gnuplot-nox \
 linux-source-6.12 bc flex bison libelf-dev libssl-dev xz-utils patch debhelper dpkg-dev \
-fakeroot lintian llvm-14"
+fakeroot lintian llvm-14 strace"
 RUN="libvirt-clients"
 DEB="build-essential debhelper dpkg-dev fakeroot lintian pkg-config libvirt-dev libcgroup-dev \
 libnl-3-dev libcjson-dev libsystemd-dev libxml2-dev libcmocka-dev scdoc"
