@@ -53,7 +53,7 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 .SECONDARY:
 
-.PHONY: demo all progs unit-check deb deb-check deps check check-build asan run bench fuzz fuzz-long fuzz-short install uninstall clean \
+.PHONY: demo all progs unit-check deb deb-check deps check check-build asan run bench fuzz fuzz-long fuzz-short soak install uninstall clean \
 	format format-check man kernel kernel-check
 
 progs: $(BUILD)/libsbco.a $(BUILD)/sbcoctl $(BUILD)/sbcod
@@ -150,6 +150,11 @@ fuzz: $(FUZZ_BINS)
 fuzz-long: $(FUZZ_BINS)
 	$(Q)CLANG=$(CLANG) PKG_CFLAGS="$(PKG_CFLAGS)" PKG_LIBS="$(PKG_LIBS)" \
 		sh scripts/fuzz-long.sh $(BUILD) $(or $(FUZZ_LONG_SECONDS),600) 2
+
+# The churn soak at length (SOAK_SECONDS, 1800): RSS/fd samples to bench/results/soak.csv
+# (make check runs it for 60 s).
+soak: deps all
+	$(Q)sh tests/integration/soak.sh $(BUILD) $(or $(SOAK_SECONDS),1800) bench/results/soak.csv
 
 # The sbco kernel patch (kernel/): build the test kernel, or build, boot and test it under
 # QEMU TCG (also part of `make check`, as the suite kernel-check).

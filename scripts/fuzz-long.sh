@@ -31,7 +31,7 @@ run_one() { # $1 = fuzzer binary
 	local n
 	n=$(basename "$1")
 	mkdir -p "$OUT/corpus-$n"
-	"$1" -max_total_time="$SECS" -max_len=65536 -timeout=10 -print_final_stats=1 \
+	"$1" -max_total_time="$SECS" -max_len=65536 -timeout=30 -print_final_stats=1 \
 		-artifact_prefix="$OUT/crash-$n-" "$OUT/corpus-$n" "tests/fuzz/corpus/$n" \
 		> "$OUT/$n.log" 2>&1
 	echo $? > "$OUT/$n.rc"

@@ -2,13 +2,15 @@
 # Sourced by tests that run sbcod (needs B, the build directory, and W, a work directory).
 # sbcod_start CONFIG LOG: sbcod in the background on $W/sock with $W/state.json and a test
 # NOTIFY_SOCKET; sets SBCOD to its pid and returns non-zero unless READY=1 arrives within
-# 30 s; SBCOD_PRELOAD, when set, is sbcod's LD_PRELOAD (the fault injector). sbcod itself is not under timeout(1): kill -9 must hit the daemon, so the caller
+# 30 s; SBCOD_PRELOAD, when set, is sbcod's LD_PRELOAD (the fault injector); SBCOD_SETSID=1
+# starts it in a session of its own (its own autogroup, as a unit has its own cgroup, so
+# that the test's load does not starve it). sbcod itself is not under timeout(1): kill -9 must hit the daemon, so the caller
 # ends it (by SBCOD).
 sbcod_start() {
 	"$B/tests/notify_listen" "$W/notify" 30 > "$W/notify.log" &
 	NL=$!
 	sleep 0.2
-	LD_PRELOAD=${SBCOD_PRELOAD:-} NOTIFY_SOCKET="$W/notify" "$B/sbcod" -c "$1" --state "$W/state.json" \
+	LD_PRELOAD=${SBCOD_PRELOAD:-} NOTIFY_SOCKET="$W/notify" ${SBCOD_SETSID:+setsid} "$B/sbcod" -c "$1" --state "$W/state.json" \
 		--socket "$W/sock" > "$2" 2>&1 &
 	SBCOD=$!
 	wait "$NL"
