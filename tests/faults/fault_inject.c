@@ -8,7 +8,8 @@
  *   SBCO_FAULT_AT   sched_setaffinity | virDomainPinVcpuFlags | cgroup_modify_cgroup
  *   SBCO_FAULT_NTH  which call (default 1); the fault fires once
  *   SBCO_FAULT_RUN  the command, run with /bin/sh -c (test code; sbcod itself never
- *                   spawns anything)
+ *                   spawns anything), with SBCO_FAULT_TARGET = what the call changes:
+ *                   the tid, the vCPU index, or the cgroup's path
  *   SBCO_FAULT_LOG  file that gets "fired AT N rc R" (and "call AT N target T result R
  *                   errno E" for that call and every later one; T = the tid, the vCPU
  *                   index, or -1), for the test to check
@@ -42,8 +43,9 @@ __attribute__((format(printf, 1, 2))) static void note(const char *fmt, ...)
 	fclose(f);
 }
 
-/* Returns the call's number; runs the fault first when this is the one. */
-static int before(int which)
+/* Returns the call's number; runs the fault first when this is the one, with
+ * SBCO_FAULT_TARGET = what the call is about to change (tid, vCPU index, cgroup path). */
+static int before(int which, const char *target)
 {
 	const char *at = getenv("SBCO_FAULT_AT"), *nth = getenv("SBCO_FAULT_NTH");
 	const char *run = getenv("SBCO_FAULT_RUN");
@@ -55,6 +57,7 @@ static int before(int which)
 	p = fork();
 	if (p == 0) {
 		unsetenv("LD_PRELOAD");
+		setenv("SBCO_FAULT_TARGET", target, 1);
 		execl("/bin/sh", "sh", "-c", run, (char *)NULL);
 		_exit(127);
 	}
@@ -82,7 +85,11 @@ static void after(int which, int n, int target, int r, int e)
 int sched_setaffinity(pid_t pid, size_t size, const cpu_set_t *set)
 {
 	typedef int (*fn)(pid_t, size_t, const cpu_set_t *);
-	int n = before(0), r, e;
+	char t[16];
+	int n, r, e;
+
+	snprintf(t, sizeof(t), "%d", (int)pid);
+	n = before(0, t);
 
 	REAL(fn, "sched_setaffinity");
 	r = real(pid, size, set);
@@ -99,8 +106,11 @@ int virDomainPinVcpuFlags(void *dom, unsigned int vcpu, unsigned char *map, int 
 			  unsigned int flags)
 {
 	typedef int (*fn)(void *, unsigned int, unsigned char *, int, unsigned int);
-	int n = before(1), r;
+	char t[16];
+	int n, r;
 
+	snprintf(t, sizeof(t), "%u", vcpu);
+	n = before(1, t);
 	REAL(fn, "virDomainPinVcpuFlags");
 	r = real(dom, vcpu, map, maplen, flags);
 	after(1, n, (int)vcpu, r, 0);
@@ -111,7 +121,16 @@ int cgroup_modify_cgroup(void *cg);
 int cgroup_modify_cgroup(void *cg)
 {
 	typedef int (*fn)(void *);
-	int n = before(2), r;
+	/* libcgroup 2.0 does not export cgroup_get_cgroup_name(); the path is the first member
+	 * of its struct cgroup (char name[FILENAME_MAX]) in every release since 0.32 */
+	const char *path = cg;
+	size_t len = strnlen(path, FILENAME_MAX);
+	int n, r;
+
+	for (size_t i = 0; i < len; i++)
+		if (path[i] < 0x20 || path[i] >= 0x7f)
+			len = 0;
+	n = before(2, len && len < FILENAME_MAX ? path : "?");
 
 	REAL(fn, "cgroup_modify_cgroup");
 	r = real(cg);
