@@ -215,7 +215,7 @@ $(BUILD)/man/%: man/%.scd
 	$(Q)scdoc < $< > $@
 
 FORMAT_FILES = $(wildcard lib/*.[ch] cli/*.[ch] daemon/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c tests/faults/*.c \
-	tests/helpers/*.[ch] bench/*.c)
+	tests/helpers/*.[ch] bench/*.c bench/sim/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
