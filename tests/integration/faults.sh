@@ -34,8 +34,8 @@ cycling() { # sbcod alive and its cycle count still rising
 	kill -0 "$SBCOD" 2> /dev/null || fail "sbcod died after the fault"
 	[ "$(num cycles)" -gt "${c0:-0}" ] || fail "sbcod stopped cycling after the fault"
 }
-# wait (up to 2 s) until /proc/$1 is gone
-gone_cmd() { echo "i=0; while [ -e $1 ] && [ \$i -lt 200 ]; do sleep 0.01; i=\$((i+1)); done; [ ! -e $1 ]"; }
+# wait (up to 5 s) until /proc/$1 is gone
+gone_cmd() { echo "i=0; while [ -e $1 ] && [ \$i -lt 500 ]; do sleep 0.01; i=\$((i+1)); done; [ ! -e $1 ]"; }
 
 # 1. a vCPU thread exits between snapshot and apply
 fakevm fX 3
