@@ -19,11 +19,8 @@ WORK=${4:-spin}
 NHOGS=${5:-1}
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 . "$HERE/tests/libvirt/env.sh"
-if [ -z "${SBCO_IN_NS:-}" ]; then
-	if why=$(lv_skip_reason); then echo "SKIP: $why"; exit 77; fi
-	SBCO_IN_NS=1 LV_PREFIX=sbcolhp$$ exec timeout $((REPS * 3 * (SECS + 4) + 300)) \
-		unshare -m --propagation private sh "$0" "$@"
-fi
+[ -n "${SBCO_IN_NS:-}" ] || LV_PREFIX=sbcolhp$$
+lv_reexec $((REPS * 3 * (SECS + 4) + 300)) "$0" "$@"
 OUT=${LHP_OUT:-$HERE/bench/results}
 LV_SRC=$HERE/tests/libvirt
 W=$(mktemp -d /tmp/sbco-lhpg.XXXXXX)

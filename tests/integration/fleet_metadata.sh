@@ -18,9 +18,9 @@ if [ -z "${SBCO_IN_NS:-}" ]; then
 	# promtool first, outside the namespace (apt's own files and network as usual)
 	PROMTOOL=$(sh "$HERE/../../scripts/promtool.sh" "$B/tools") ||
 		{ echo "FAIL: could not get promtool (scripts/promtool.sh)"; exit 1; }
-	SBCO_IN_NS=1 LV_PREFIX=$LV_PREFIX PROMTOOL=$PROMTOOL exec timeout 900 \
-		unshare -m --propagation private sh "$0" "$@"
+	export PROMTOOL
 fi
+lv_reexec 900 "$0" "$@"
 B=$(cd "$B" && pwd)
 W=$(mktemp -d /tmp/sbco-fleet.XXXXXX)
 SBCOD=

@@ -12,11 +12,7 @@ set -u
 B=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../libvirt/env.sh"
-if [ -z "${SBCO_IN_NS:-}" ]; then
-	if why=$(lv_skip_reason); then echo "SKIP: $why"; exit 77; fi
-	SBCO_IN_NS=1 LV_PREFIX=$LV_PREFIX exec timeout 900 unshare -m --propagation private \
-		sh "$0" "$@"
-fi
+lv_reexec 900 "$0" "$@"
 B=$(cd "$B" && pwd)
 W=$(mktemp -d /tmp/sbco-lv.XXXXXX)
 trap 'lv_cleanup; rm -rf "$W"' EXIT

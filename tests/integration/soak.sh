@@ -14,11 +14,7 @@ SECS=${2:-60}
 CSV=${3:-}
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../libvirt/env.sh"
-if [ -z "${SBCO_IN_NS:-}" ]; then
-	if why=$(lv_skip_reason); then echo "SKIP: $why"; exit 77; fi
-	SBCO_IN_NS=1 LV_PREFIX=$LV_PREFIX exec timeout $((SECS + 600)) unshare -m \
-		--propagation private sh "$0" "$@"
-fi
+lv_reexec $((SECS + 600)) "$0" "$@"
 B=$(cd "$B" && pwd)
 W=$(mktemp -d /tmp/sbco-soak.XXXXXX)
 SBCOD=""

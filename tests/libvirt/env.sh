@@ -6,6 +6,10 @@
 # type 'qemu' (TCG), never KVM, named with a per-run prefix because cgroups are shared.
 # Functions:
 #   lv_skip_reason          prints why libvirt tests cannot run here; returns 0 if so
+#   lv_reexec SECS SCRIPT [ARG...]  outside the namespace: exit 77 with a SKIP line when
+#                           libvirt tests cannot run here, else re-execute SCRIPT in a
+#                           private mount namespace (under timeout SECS unless 0), with
+#                           SBCO_IN_NS=1 and this LV_PREFIX; inside it: return
 #   lv_setup WORKDIR        isolate, build the guest initramfs, start libvirtd
 #   lv_libvirtd_start | lv_libvirtd_stop | lv_libvirtd_restart
 #   lv_define NAME VCPUS [CMDLINE [CURRENT]]  define a persistent TCG domain booting the
@@ -26,6 +30,19 @@ lv_skip_reason() {
 	[ -x /bin/busybox ] || { echo "no static /bin/busybox (busybox-static)"; return 0; }
 	ls /boot/vmlinuz-* > /dev/null 2>&1 || { echo "no guest kernel /boot/vmlinuz-* (linux-image-amd64)"; return 0; }
 	return 1
+}
+
+lv_reexec() {
+	[ -n "${SBCO_IN_NS:-}" ] && return 0
+	if why=$(lv_skip_reason); then echo "SKIP: $why"; exit 77; fi
+	t=$1
+	shift
+	if [ "$t" -gt 0 ]; then
+		set -- timeout "$t" unshare -m --propagation private sh "$@"
+	else
+		set -- unshare -m --propagation private sh "$@"
+	fi
+	SBCO_IN_NS=1 LV_PREFIX=$LV_PREFIX exec "$@"
 }
 
 lv_isolate() {
