@@ -3,8 +3,8 @@
 # Fault injection around sbcod's promise to leave a host as it found it, on two synthetic
 # VMs (the config steers only them):
 # - SIGKILL at random points (start-up, first placements, cycles) N times (default 100):
-#   after each, a restart (`sbcod --once`, mode off) must put every vCPU's affinity back
-#   to the recorded original;
+#   after each, a restart (`sbcod --once`, mode off) must put every vCPU's affinity, EEVDF
+#   slice and nice back to the originals read from /proc before the first run;
 # - the state file's disk read-only, then full: sbcod must refuse to change anything it
 #   cannot record first, say why, and exit 1 with every affinity untouched;
 # - debugfs unmounted under a running sbcod (in a private mount namespace): cycles fail
@@ -16,34 +16,47 @@ N=${SBCO_CRASH_ROUNDS:-100}
 . "$(dirname "$0")/../lib/sbcod.sh"
 A=$(echo $PIDS | cut -d' ' -f1)
 Bv=$(echo $PIDS | cut -d' ' -f2)
-all_original() {
+# every vCPU thread: tid, affinity, EEVDF slice (se.slice: a custom one while nudged) and
+# nice, read from /proc independently of sbcod
+state_now() {
 	for p in $A $Bv; do
-		for t in $(vcpu_tids "$p"); do [ "$(aff "$t")" = "$ALL" ] || return 1; done
+		for t in $(vcpu_tids "$p"); do
+			echo "$t $(aff "$t") $(sed -n 's/^se\.slice *: *//p' "/proc/$t/sched") $(cut -d' ' -f19 "/proc/$t/stat")"
+		done
 	done
+}
+state_now > "$W/orig"
+all_original() { state_now > "$W/now"; cmp -s "$W/orig" "$W/now"; }
+slice_or_nice_changed() { # after state_now: a slice or nice differs from the original
+	! awk 'NR == FNR { o[$1] = $3 " " $4; next } o[$1] != $3 " " $4 { exit 1 }' "$W/orig" "$W/now"
 }
 echo '{"libvirt_uri": null, "mode": "off", "interval_ms": 50, "vms": [{"name": "dA", "mode": "bal"}, {"name": "dB", "mode": "sbco"}]}' > "$W/on.json"
 echo '{"libvirt_uri": null, "mode": "off", "interval_ms": 50}' > "$W/off.json"
-all_original || fail "affinities not original at the start"
+grep -q " $ALL " "$W/orig" && [ "$(wc -l < "$W/orig")" = 4 ] || fail "unexpected start: $(cat "$W/orig")"
 
 i=1
 killed_pinned=0
+killed_nudged=0
 while [ $i -le "$N" ]; do
 	# a random point: 0-400 ms after the start (start-up, placements, a dozen cycles)
 	ms=$(od -An -N2 -tu2 /dev/urandom | awk '{ print $1 % 400 }')
 	"$B/sbcod" -c "$W/on.json" --state "$W/state.json" --socket "" > "$W/run.log" 2>&1 &
 	D=$!
 	sleep "$(awk -v m="$ms" 'BEGIN { printf "%.3f", m / 1000 }')"
-	all_original || killed_pinned=$((killed_pinned + 1))
+	if ! all_original; then
+		killed_pinned=$((killed_pinned + 1))
+		slice_or_nice_changed && killed_nudged=$((killed_nudged + 1))
+	fi
 	kill -9 "$D" 2> /dev/null
 	wait "$D" 2> /dev/null
 	timeout 20 "$B/sbcod" --once -c "$W/off.json" --state "$W/state.json" --socket "" \
 		> "$W/restore.log" 2>&1 || { cat "$W/restore.log"; fail "restart after kill -9 #$i failed"; }
-	all_original || { cat "$W/restore.log"; fail "kill -9 #$i after $ms ms: not every affinity restored"; }
+	all_original || { cat "$W/restore.log"; diff "$W/orig" "$W/now"; fail "kill -9 #$i after $ms ms: not every affinity, slice and nice restored"; }
 	[ ! -e "$W/state.json" ] || fail "state file left after the restore #$i"
 	i=$((i + 1))
 done
 [ "$killed_pinned" -gt 0 ] || fail "no kill landed while VMs were pinned: the test did not test"
-echo "ok: $N x kill -9 at random points (0-400 ms; $killed_pinned while pinned), each restart restored every affinity"
+echo "ok: $N x kill -9 at random points (0-400 ms; $killed_pinned with changes in force, $killed_nudged of them with a slice or nice nudged), each restart restored every affinity, slice and nice"
 
 # the state file's disk read-only, then full: nothing changed, a clear error, exit 1
 mkdir "$W/ro" "$W/full"
