@@ -155,6 +155,7 @@ fuzz-long: $(FUZZ_BINS)
 # (make check runs it for 60 s).
 soak: deps all
 	$(Q)sh tests/integration/soak.sh $(BUILD) $(or $(SOAK_SECONDS),1800) bench/results/soak.csv
+	$(Q)sh bench/soakplot.sh bench/results/soak.csv
 
 # The sbco kernel patch (kernel/): build the test kernel, or build, boot and test it under
 # QEMU TCG (also part of `make check`, as the suite kernel-check).
