@@ -95,12 +95,45 @@ static int emit(struct plan *p, struct sbco_ledger_entry *e, int64_t value, int 
 	return 0;
 }
 
-static const struct sbco_task *task_of(const struct sbco_snapshot *s, int32_t tid)
+static int cmp_i32(const void *a, const void *b)
 {
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The snapshot's tasks by tid: (tid, index) pairs sorted by tid, so that a ledger of
+ * thousands of entries is not matched against thousands of tasks one by one. */
+struct task_index {
+	int32_t tid;
+	uint32_t i;
+};
+
+static struct task_index *index_tasks(const struct sbco_snapshot *s)
+{
+	struct task_index *x = malloc((s->nr_tasks + 1) * sizeof(*x));
+
+	if (!x)
+		return NULL;
 	for (size_t i = 0; i < s->nr_tasks; i++)
-		if (s->tasks[i].pid == tid)
-			return &s->tasks[i];
-	return NULL;
+		x[i] = (struct task_index){s->tasks[i].pid, (uint32_t)i};
+	qsort(x, s->nr_tasks, sizeof(*x), cmp_i32); /* tid is the first member */
+	return x;
+}
+
+static const struct sbco_task *task_of(const struct sbco_snapshot *s, const struct task_index *x,
+				       int32_t tid)
+{
+	const struct task_index *hit;
+
+	if (!x) { /* no memory for the index: the slow way */
+		for (size_t i = 0; i < s->nr_tasks; i++)
+			if (s->tasks[i].pid == tid)
+				return &s->tasks[i];
+		return NULL;
+	}
+	hit = bsearch(&tid, x, s->nr_tasks, sizeof(*x), cmp_i32);
+	return hit ? &s->tasks[hit->i] : NULL;
 }
 
 /* Does the snapshot show the entry's current value in force? */
@@ -151,6 +184,11 @@ static int64_t nudged(const struct sbco_balance_cfg *c, const struct sbco_ledger
 static void account(const struct sbco_snapshot *s, const struct sbco_balance_cfg *c,
 		    struct sbco_ledger *l, uint64_t now)
 {
+	struct task_index *x = NULL;
+
+	for (size_t i = 0; i < l->n && !x; i++)
+		if (l->e[i].dirty)
+			x = index_tasks(s);
 	for (size_t i = 0; i < l->n; i++) {
 		struct sbco_ledger_entry *e = &l->e[i];
 
@@ -161,9 +199,11 @@ static void account(const struct sbco_snapshot *s, const struct sbco_balance_cfg
 				      (double)(now - e->updated_ns) / 1e9;
 		e->updated_ns = now;
 		if (e->dirty && (now > e->since_ns || e->lever != SBCO_LEVER_KERNEL) &&
-		    (in_force(task_of(s, e->tid), e) || now - e->since_ns >= c->dirty_timeout_ns))
+		    (in_force(task_of(s, x, e->tid), e) ||
+		     now - e->since_ns >= c->dirty_timeout_ns))
 			e->dirty = false;
 	}
+	free(x);
 }
 
 static bool exceeds(const struct sbco_vm_stat *vm, double alpha)
@@ -311,12 +351,11 @@ int sbco_policy_balance(const struct sbco_snapshot *snap, const struct sbco_vm_s
 		if (mode[i] == SBCO_MODE_SBCO && exceeds(&dist->vms[i], alpha[i]))
 			r = lend(&p, &dist->vms[i], dist->slot_ns, cfg, original, ud, ledger,
 				 now_ns, touched, &nr_touched);
+	qsort(touched, nr_touched, sizeof(*touched), cmp_i32);
 	for (size_t i = 0; i < ledger->n && r == 0; i++) {
 		struct sbco_ledger_entry *e = &ledger->e[i];
-		bool busy = false;
+		bool busy = bsearch(&e->tid, touched, nr_touched, sizeof(*touched), cmp_i32);
 
-		for (size_t k = 0; k < nr_touched; k++)
-			busy |= touched[k] == e->tid;
 		if (busy && now_ns - e->since_ns < cfg->max_loan_ns)
 			continue;
 		if (e->current != e->original || fabs(e->balance) > 0)
