@@ -12,6 +12,7 @@
 set -u
 B=${1:-build}
 N=${SBCO_CRASH_ROUNDS:-100}
+FAKEVM_SECS=900 # the VMs must outlive every round (the checks below notice if not)
 . "$(dirname "$0")/../lib/debugfs.sh"
 . "$(dirname "$0")/../lib/sbcod.sh"
 A=$(echo $PIDS | cut -d' ' -f1)

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
 # Sourced by the sbcod integration tests (after tests/lib/debugfs.sh, with B = the build
 # directory): a work directory W, two synthetic VMs dA and dB (fakevm, spin-lock vCPUs,
-# 120 s at most), PIDS to end on exit (only processes started here), helpers fail, aff,
-# vcpu_tids, CTL (raw requests) and start_sbcod CONFIG (waits for READY=1, sets SBCOD).
+# living FAKEVM_SECS, default 120 s), PIDS to end on exit (only processes started here),
+# helpers fail, aff, vcpu_tids, CTL (raw requests) and start_sbcod CONFIG (waits for
+# READY=1, sets SBCOD).
 W=$(mktemp -d /tmp/sbcod-test.XXXXXX)
 PIDS=""
 cleanup() {
@@ -19,7 +20,7 @@ aff() { sed -n 's/^Cpus_allowed_list:\t//p' "/proc/$1/status"; }
 vcpu_tids() { for t in /proc/"$1"/task/*; do grep -q '^CPU ' "$t/comm" && echo "${t##*/}"; done; }
 
 for n in dA dB; do
-	"$B/tests/fakevm" -name "guest=$n" -smp 2 -mode lock -time 120 > /dev/null 2>&1 &
+	"$B/tests/fakevm" -name "guest=$n" -smp 2 -mode lock -time "${FAKEVM_SECS:-120}" > /dev/null 2>&1 &
 	PIDS="$PIDS $!"
 done
 sleep 0.3
