@@ -126,6 +126,8 @@ void view_status(FILE *f, const cJSON *r)
 	kv(f, "actions", "%.0f nudges (%.0f refused), %.0f placements, %.0f skipped (thread gone)",
 	   view_num(r, "actions"), view_num(r, "action_errors"), view_num(r, "placements"),
 	   view_num(r, "vanished"));
+	kv(f, "guest stalls", "%.0f seen; %.0f VMs stalled now, %.0f with anti-stacking lifted",
+	   view_num(r, "stalls"), view_num(r, "stalled_vms"), view_num(r, "stall_lifted_vms"));
 	kv(f, "reloads", "%.0f (%.0f rejected)", view_num(r, "reloads"),
 	   view_num(r, "reload_errors"));
 	if (*err)
@@ -160,6 +162,25 @@ static void nudge_text(const cJSON *n, char *buf, size_t len)
 			 view_yes(n, "repaying") ? " repaying" : "", view_num(n, "debt"));
 }
 
+/* A VM's guest-stall line (only when it has stalled at all). */
+static void view_stall(FILE *f, const cJSON *vm)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(vm, "stall");
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(vm, "counts");
+	bool now = view_yes(st, "stalled");
+
+	if (view_num(c, "stalls") == 0)
+		return;
+	fprintf(f, "  stall: %s%s%s", now ? view_red() : "", now ? "STALLED" : "not now",
+		now ? view_reset() : "");
+	if (now)
+		fprintf(f, " (vCPU %.0f tid %.0f runnable without CPU for %.1f s)",
+			view_num(st, "vcpu"), view_num(st, "tid"), view_num(st, "starving_s"));
+	fprintf(f, "; %.0f stalls, %.1f s stalled, anti-stacking lifted %.0f times%s\n",
+		view_num(c, "stalls"), view_num(c, "stalled_s"), view_num(c, "stall_lifts"),
+		view_yes(st, "antistacking_lifted") ? " (lifted now)" : "");
+}
+
 void view_distance(FILE *f, const cJSON *r)
 {
 	const cJSON *vm, *v;
@@ -177,6 +198,7 @@ void view_distance(FILE *f, const cJSON *r)
 			view_num(vm, "distance"), view_num(vm, "distance_ns") / 1e6,
 			view_num(vm, "q_size"), view_num(vm, "threshold"), over ? view_red() : "",
 			over ? "YES" : "no", over ? view_reset() : "");
+		view_stall(f, vm);
 		cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(vm, "vcpus"))
 		{
 			char nudge[160];

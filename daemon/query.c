@@ -98,6 +98,9 @@ cJSON *query_status(struct daemon *d, const struct sbco_request *req)
 	cJSON_AddNumberToObject(r, "action_errors", (double)st.action_errors);
 	cJSON_AddNumberToObject(r, "vanished", (double)st.vanished);
 	cJSON_AddNumberToObject(r, "placements", (double)st.placements);
+	cJSON_AddNumberToObject(r, "stalls", (double)st.stalls);
+	cJSON_AddNumberToObject(r, "stalled_vms", st.stalled_vms);
+	cJSON_AddNumberToObject(r, "stall_lifted_vms", st.lifted_vms);
 	cJSON_AddItemToObject(r, "kernel", kernel_info(d));
 	cJSON_AddItemToObject(r, "cycle", cycle_info(d));
 	return r;
@@ -213,6 +216,15 @@ cJSON *query_distance(struct daemon *d, const struct sbco_request *req)
 		cJSON_AddNumberToObject(c, "stacked", (double)cnt.stacked);
 		cJSON_AddNumberToObject(c, "exceeded", (double)cnt.exceeded);
 		cJSON_AddNumberToObject(c, "nudges", (double)cnt.nudges);
+		cJSON_AddNumberToObject(c, "stalls", (double)cnt.stalls);
+		cJSON_AddNumberToObject(c, "stalled_s", (double)cnt.stalled_ns / 1e9);
+		cJSON_AddNumberToObject(c, "stall_lifts", (double)cnt.lifts);
+		c = cJSON_AddObjectToObject(x, "stall");
+		cJSON_AddBoolToObject(c, "stalled", cnt.stalled);
+		cJSON_AddBoolToObject(c, "antistacking_lifted", cnt.lifted);
+		cJSON_AddNumberToObject(c, "vcpu", cnt.stall_index);
+		cJSON_AddNumberToObject(c, "tid", cnt.stall_tid);
+		cJSON_AddNumberToObject(c, "starving_s", (double)cnt.starving_ns / 1e9);
 		vc = cJSON_AddArrayToObject(x, "vcpus");
 		for (size_t k = 0; k < v->nr_vcpus; k++)
 			cJSON_AddItemToArray(vc, vcpu_json(d, s, o, &v->vcpus[k]));

@@ -81,6 +81,7 @@ static int make_engine(struct daemon *d)
 	if (r < 0)
 		return r;
 	sbco_engine_set_levers(e, d->cfg->levers, d->cfg->nr_levers);
+	sbco_engine_set_stall(e, &d->cfg->stall, d->cfg->stall_respond);
 	sbco_engine_set_observer(e, vmlog_event, d);
 	if (d->lv)
 		sbco_engine_set_pinner(e, sbco_libvirt_pin_vcpu, d->lv);

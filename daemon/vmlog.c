@@ -128,6 +128,23 @@ void vmlog_event(void *userdata, const struct sbco_event *ev)
 		       ev->vcpu, ev->tid, ev->err ? "cannot give back" : "back to", cpus);
 		return;
 	}
+	if (ev->kind == SBCO_EVENT_STALL) {
+		char what[96] = "not anti-stacked by sbco now (mode off, pinned or detect-only)";
+
+		if (ev->hold_ns)
+			snprintf(what, sizeof(what), "anti-stacking lifted for %.0f s",
+				 (double)ev->hold_ns / 1e9);
+		log_vm(LOG_WARNING, 0, name, uuid_of(ev->vm), ev->vcpu, ev->tid,
+		       "VM '%s' stalled: vCPU %d (tid %d) runnable without CPU for %.1f s while a "
+		       "sibling runs; %s",
+		       name, ev->vcpu, ev->tid, (double)ev->starving_ns / 1e9, what);
+		return;
+	}
+	if (ev->kind == SBCO_EVENT_STALL_OVER) {
+		log_vm(LOG_INFO, 0, name, uuid_of(ev->vm), -1, ev->vm ? ev->vm->pid : 0,
+		       "VM '%s': stall hold over, anti-stacking again", name);
+		return;
+	}
 	log_vm(ev->err ? warn_prio(d) : LOG_DEBUG, ev->err, name, uuid_of(ev->vm), ev->vcpu,
 	       ev->tid, "VM '%s' vCPU %d (tid %d): %s, %s %lld%s", name, ev->vcpu, ev->tid,
 	       why_name((int)ev->action->why), sbco_lever_name(ev->action->lever),

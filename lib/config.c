@@ -220,6 +220,50 @@ static void parse_balance(const cJSON *v, struct errs *e, struct sbco_balance_cf
 	}
 }
 
+static void parse_stall(const cJSON *v, struct errs *e, struct sbco_config *c)
+{
+	struct sbco_stall_cfg *s = &c->stall;
+	const cJSON *it;
+	double d;
+
+	if (!cJSON_IsObject(v)) {
+		errf(e, "stall: expected an object");
+		return;
+	}
+	cJSON_ArrayForEach(it, v)
+	{
+		const char *k = it->string;
+		char path[128];
+
+		snprintf(path, sizeof(path), "stall.%s", k);
+		if (duplicate(v, it))
+			errf(e, "%s: duplicate key", path);
+		else if (!strcmp(k, "comment"))
+			continue;
+		else if (!strcmp(k, "respond"))
+			boolean(it, path, e, &c->stall_respond);
+		else if (!strcmp(k, "starve_share")) {
+			if (number(it, path, 0, 0.5, true, false, e, &d))
+				s->starve_frac = d;
+		} else if (!strcmp(k, "sibling_share")) {
+			if (number(it, path, 0, 1, true, false, e, &d))
+				s->sibling_share = d;
+		} else if (!strcmp(k, "detect_ms")) {
+			if (number(it, path, 100, 60000, false, true, e, &d))
+				s->detect_ns = (uint64_t)d * 1000000;
+		} else if (!strcmp(k, "hold_s")) {
+			if (number(it, path, 1, 3600, false, true, e, &d))
+				s->hold_ns = (uint64_t)d * 1000000000;
+		} else if (!strcmp(k, "hold_max_s")) {
+			if (number(it, path, 1, 86400, false, true, e, &d))
+				s->hold_max_ns = (uint64_t)d * 1000000000;
+		} else
+			errf(e, "%s: unknown key", path);
+	}
+	if (s->hold_max_ns < s->hold_ns)
+		errf(e, "stall.hold_max_s: must not be below stall.hold_s");
+}
+
 static void parse_rule(const cJSON *v, size_t idx, struct errs *e, struct sbco_vm_rule *r)
 {
 	static const char *const match_keys[3] = {"name", "uuid", "match"};
@@ -340,6 +384,8 @@ static void parse_top(const cJSON *root, struct errs *e, struct sbco_config *c)
 			boolean(it, "override_pinning", e, &c->override_pinning);
 		} else if (!strcmp(k, "balance")) {
 			parse_balance(it, e, &c->balance);
+		} else if (!strcmp(k, "stall")) {
+			parse_stall(it, e, c);
 		} else if (!strcmp(k, "vms")) {
 			parse_rules(it, e, c);
 		} else if (!strcmp(k, "domain_metadata")) {
@@ -398,6 +444,8 @@ static struct sbco_config *defaults(void)
 	c->domain_metadata = true;
 	c->textfile_interval_s = 15;
 	sbco_balance_cfg_default(&c->balance);
+	sbco_stall_cfg_default(&c->stall);
+	c->stall_respond = true;
 	if (!c->libvirt_uri || sbco_patterns_default(&c->patterns) < 0)
 		return sbco_config_free(c);
 	return c;

@@ -40,17 +40,23 @@ struct sbco_engine {
 	struct vm_counter {
 		int32_t pid;
 		struct sbco_vm_counts c;
+		struct sbco_stall_hold hold;
 	} * counters; /* per VM (by VMM pid), for the VMs in e->vms */
 	size_t nr_counters, cap_counters;
+	struct sbco_stall_cfg stall_cfg;
+	bool stall_response; /* lift anti-stacking of stalled VMs (else detect only) */
+	struct sbco_stall_tracker stall;
+	struct sbco_placement *pl; /* the stripes of the VM set in force (lifted VMs too) */
+	size_t nr_pl;
 };
 
 static bool own_cgroups(const struct sbco_engine *e);
 
-static struct sbco_vm_counts *counter_of(struct sbco_engine *e, int32_t pid)
+static struct vm_counter *vm_counter_of(struct sbco_engine *e, int32_t pid)
 {
 	for (size_t i = 0; i < e->nr_counters; i++)
 		if (e->counters[i].pid == pid)
-			return &e->counters[i].c;
+			return &e->counters[i];
 	if (e->nr_counters == e->cap_counters) {
 		size_t cap = e->cap_counters ? 2 * e->cap_counters : 16;
 		struct vm_counter *n = realloc(e->counters, cap * sizeof(*n));
@@ -60,8 +66,24 @@ static struct sbco_vm_counts *counter_of(struct sbco_engine *e, int32_t pid)
 		e->counters = n;
 		e->cap_counters = cap;
 	}
-	e->counters[e->nr_counters] = (struct vm_counter){.pid = pid};
-	return &e->counters[e->nr_counters++].c;
+	e->counters[e->nr_counters] = (struct vm_counter){.pid = pid, .c = {.stall_index = -1}};
+	return &e->counters[e->nr_counters++];
+}
+
+static struct sbco_vm_counts *counter_of(struct sbco_engine *e, int32_t pid)
+{
+	struct vm_counter *c = vm_counter_of(e, pid);
+
+	return c ? &c->c : NULL;
+}
+
+/* Is anti-stacking of the VM with this pid lifted after a stall? */
+static bool lifted(const struct sbco_engine *e, int32_t pid)
+{
+	for (size_t i = 0; i < e->nr_counters; i++)
+		if (e->counters[i].pid == pid)
+			return e->counters[i].hold.lifted;
+	return false;
 }
 
 /* Keep the counters of VMs still in the set only. */
@@ -79,7 +101,14 @@ int sbco_engine_vm_counts(const struct sbco_engine *e, int32_t pid, struct sbco_
 {
 	for (size_t i = 0; i < e->nr_counters; i++)
 		if (e->counters[i].pid == pid) {
+			const struct sbco_stall_hold *h = &e->counters[i].hold;
+
 			*ret = e->counters[i].c;
+			ret->stalls = h->stalls;
+			ret->stalled_ns = h->stalled_ns;
+			ret->lifts = h->lifts;
+			ret->stalled = h->stalled;
+			ret->lifted = h->lifted;
 			return 0;
 		}
 	*ret = (struct sbco_vm_counts){0};
@@ -159,6 +188,8 @@ int sbco_engine_new(const struct sbco_host_ops *ops, void *ud, const char *root,
 		e->have_hk = true;
 	}
 	e->lever = SBCO_LEVER_AUTO;
+	sbco_stall_cfg_default(&e->stall_cfg);
+	e->stall_response = true;
 	{
 		char ver[64];
 
@@ -185,6 +216,8 @@ struct sbco_engine *sbco_engine_free(struct sbco_engine *e)
 	sbco_vm_list_free(e->vms);
 	free(e->pol);
 	free(e->counters);
+	sbco_stall_tracker_clear(&e->stall);
+	free(e->pl);
 	free(e->root);
 	free(e);
 	return NULL;
@@ -232,6 +265,29 @@ static void base_affinities(struct sbco_engine *e, struct sbco_vm_list *l,
 	}
 }
 
+/* Give one vCPU sbco placed its original affinity back, at once. */
+static void unplace_vcpu(struct sbco_engine *e, struct sbco_vm *vm, struct sbco_vcpu *vc)
+{
+	struct sbco_cpuset orig;
+	int r;
+
+	if (vc->tid <= 0 || sbco_actuator_original_affinity(e->act, vc->tid, &orig) < 0)
+		return;
+	r = sbco_actuator_restore_affinity(e->act, vc->tid, &orig);
+	notify(e, &(struct sbco_event){.kind = SBCO_EVENT_UNPLACE,
+				       .vm = vm,
+				       .vcpu = vc->index,
+				       .tid = vc->tid,
+				       .cpus = &orig,
+				       .err = r});
+	if (r == 0)
+		vc->affinity = orig;
+	else if (r == -ESRCH)
+		e->st.vanished++;
+	else
+		e->st.action_errors++;
+}
+
 /* vCPUs sbco placed that get no placement now (their VM went to mode off, became pinned,
  * ...): their original affinity back, at once. */
 static void unplace(struct sbco_engine *e, struct sbco_vm_list *l, const struct sbco_placement *pl,
@@ -239,28 +295,51 @@ static void unplace(struct sbco_engine *e, struct sbco_vm_list *l, const struct 
 {
 	for (size_t v = 0; v < l->nr; v++)
 		for (size_t k = 0; k < l->vms[v].nr_vcpus; k++) {
-			struct sbco_vcpu *vc = &l->vms[v].vcpus[k];
-			struct sbco_cpuset orig;
 			bool placed = false;
-			int r;
 
 			for (size_t i = 0; i < n && !placed; i++)
 				placed = pl[i].vm == v && pl[i].vcpu == k;
-			if (placed || vc->tid <= 0 ||
-			    sbco_actuator_original_affinity(e->act, vc->tid, &orig) < 0)
-				continue;
-			r = sbco_actuator_restore_affinity(e->act, vc->tid, &orig);
-			notify(e, &(struct sbco_event){.kind = SBCO_EVENT_UNPLACE,
-						       .vm = &l->vms[v],
-						       .vcpu = vc->index,
-						       .tid = vc->tid,
-						       .cpus = &orig,
-						       .err = r});
-			if (r == -ESRCH)
-				e->st.vanished++;
-			else if (r < 0)
-				e->st.action_errors++;
+			if (!placed)
+				unplace_vcpu(e, &l->vms[v], &l->vms[v].vcpus[k]);
 		}
+}
+
+/* Apply one anti-stacking placement (of a VM in l). Returns 0, or -ENOMEM. */
+static int place(struct sbco_engine *e, struct sbco_vm_list *l, const struct sbco_placement *p)
+{
+	struct sbco_vm *vm = &l->vms[p->vm];
+	struct sbco_vcpu *v = &vm->vcpus[p->vcpu];
+	struct sbco_cpuset cur;
+	int r;
+
+	if (v->tid <= 0)
+		return 0;
+	/* already there (v->affinity is the original): no call, no libvirt event */
+	if (e->ops->get_affinity(e->ud, v->tid, &cur) == 0 && sbco_cpuset_equal(&cur, &p->cpus) &&
+	    sbco_actuator_original_affinity(e->act, v->tid, &cur) == 0) {
+		v->affinity = p->cpus;
+		return 0;
+	}
+	r = sbco_actuator_set_vcpu_affinity(e->act, v->tid,
+					    vm->backend == SBCO_BACKEND_LIBVIRT ? vm->uuid : NULL,
+					    v->index, &p->cpus);
+	if (r == -ENOMEM)
+		return r;
+	notify(e, &(struct sbco_event){.kind = SBCO_EVENT_PLACE,
+				       .vm = vm,
+				       .vcpu = v->index,
+				       .tid = v->tid,
+				       .cpus = &p->cpus,
+				       .err = r});
+	if (r == 0) {
+		v->affinity = p->cpus;
+		e->st.placements++;
+	} else if (r == -ESRCH) {
+		e->st.vanished++;
+	} else {
+		e->st.action_errors++;
+	}
+	return 0;
 }
 
 int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
@@ -268,8 +347,8 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 {
 	struct sbco_vm_list *copy = calloc(1, sizeof(*copy));
 	struct sbco_vm_policy *pc = calloc(vms->nr + 1, sizeof(*pc));
-	struct sbco_placement *pl = NULL;
-	size_t n = 0;
+	struct sbco_placement *pl = NULL, *act = NULL;
+	size_t n = 0, na = 0;
 	int r = 0;
 
 	if (!copy || !pc)
@@ -282,54 +361,31 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 		base_affinities(e, copy, &topo->online);
 	if (topo && sbco_policy_stripes(copy, pc, topo, e->have_hk ? &e->hk : NULL, &pl, &n) < 0)
 		goto oom;
+	act = calloc(n + 1, sizeof(*act));
+	if (!act)
+		goto oom;
 	sbco_vm_list_free(e->vms);
 	free(e->pol);
 	e->vms = copy;
 	e->pol = pc;
 	prune_counters(e);
-	for (size_t i = 0; i < n; i++) {
-		const struct sbco_vcpu *v = &copy->vms[pl[i].vm].vcpus[pl[i].vcpu];
-		struct sbco_cpuset cur;
-
-		if (v->tid <= 0)
-			continue;
-		/* already there (v->affinity is the original): no call, no libvirt event */
-		if (e->ops->get_affinity(e->ud, v->tid, &cur) == 0 &&
-		    sbco_cpuset_equal(&cur, &pl[i].cpus) &&
-		    sbco_actuator_original_affinity(e->act, v->tid, &cur) == 0) {
-			copy->vms[pl[i].vm].vcpus[pl[i].vcpu].affinity = pl[i].cpus;
-			continue;
-		}
-		r = sbco_actuator_set_vcpu_affinity(
-		    e->act, v->tid,
-		    copy->vms[pl[i].vm].backend == SBCO_BACKEND_LIBVIRT ? copy->vms[pl[i].vm].uuid
-									: NULL,
-		    v->index, &pl[i].cpus);
-		if (r == -ENOMEM)
-			break;
-		notify(e, &(struct sbco_event){.kind = SBCO_EVENT_PLACE,
-					       .vm = &copy->vms[pl[i].vm],
-					       .vcpu = v->index,
-					       .tid = v->tid,
-					       .cpus = &pl[i].cpus,
-					       .err = r});
-		if (r == 0) {
-			copy->vms[pl[i].vm].vcpus[pl[i].vcpu].affinity = pl[i].cpus;
-			e->st.placements++;
-		} else if (r == -ESRCH) {
-			e->st.vanished++;
-		} else {
-			e->st.action_errors++;
-		}
-		r = 0;
-	}
+	/* VMs whose anti-stacking is lifted after a stall keep their original CPUs */
+	for (size_t i = 0; i < n; i++)
+		if (!lifted(e, copy->vms[pl[i].vm].pid))
+			act[na++] = pl[i];
+	for (size_t i = 0; i < na && r == 0; i++)
+		r = place(e, copy, &act[i]);
 	if (r == 0)
-		unplace(e, copy, pl, n);
-	free(pl);
+		unplace(e, copy, act, na);
+	free(act);
+	free(e->pl);
+	e->pl = pl;
+	e->nr_pl = n;
 	return r;
 oom:
 	sbco_vm_list_free(copy);
 	free(pc);
+	free(pl);
 	return -ENOMEM;
 }
 
@@ -423,6 +479,63 @@ static void count(struct sbco_engine *e, const struct sbco_snapshot *snap,
 	}
 }
 
+/* Guest stalls: detect them in every VM sbco knows and, in modes bal and sbco, lift the
+ * anti-stacking of a stalled VM for a while (sbco_stall_step). */
+static int stalls(struct sbco_engine *e, const struct sbco_snapshot *s,
+		  const struct sbco_vm_set *set, const enum sbco_mode *mode, uint64_t now)
+{
+	struct sbco_stall_vm *st = calloc(set->nr_vms + 1, sizeof(*st));
+
+	if (!st || sbco_stall_update(&e->stall, s, set, &e->stall_cfg, now, st) < 0) {
+		free(st);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < set->nr_vms; i++) {
+		const struct sbco_vm *cvm = sbco_vm_list_find_pid(e->vms, set->vms[i].tgid);
+		size_t v = cvm ? (size_t)(cvm - e->vms->vms) : 0;
+		struct vm_counter *c = cvm ? vm_counter_of(e, cvm->pid) : NULL;
+		bool placed = false;
+		enum sbco_stall_step step;
+		uint64_t before;
+
+		if (!c)
+			continue;
+		before = c->hold.stalls;
+		for (size_t k = 0; k < e->nr_pl && !placed; k++)
+			placed = e->pl[k].vm == v;
+		placed = placed && mode[i] != SBCO_MODE_OFF && e->stall_response;
+		step = sbco_stall_step(&c->hold, st[i].stalled, placed && !c->hold.lifted,
+				       &e->stall_cfg, now);
+		e->st.stalls += c->hold.stalls - before;
+		if (st[i].stalled) {
+			c->c.stall_index = st[i].index;
+			c->c.stall_tid = st[i].tid;
+			c->c.starving_ns = st[i].starving_ns;
+		}
+		if (step == SBCO_STALL_LIFT || c->hold.stalls != before)
+			notify(e, &(struct sbco_event){
+				      .kind = SBCO_EVENT_STALL,
+				      .vm = &e->vms->vms[v],
+				      .vcpu = st[i].index,
+				      .tid = st[i].tid,
+				      .starving_ns = st[i].starving_ns,
+				      .hold_ns = step == SBCO_STALL_LIFT ? c->hold.hold_ns : 0});
+		if (step == SBCO_STALL_PLACE)
+			notify(e, &(struct sbco_event){.kind = SBCO_EVENT_STALL_OVER,
+						       .vm = &e->vms->vms[v],
+						       .vcpu = -1});
+		for (size_t k = 0; k < e->vms->vms[v].nr_vcpus && step == SBCO_STALL_LIFT; k++)
+			unplace_vcpu(e, &e->vms->vms[v], &e->vms->vms[v].vcpus[k]);
+		for (size_t k = 0; k < e->nr_pl && step == SBCO_STALL_PLACE; k++)
+			if (e->pl[k].vm == v && place(e, e->vms, &e->pl[k]) < 0) {
+				free(st);
+				return -ENOMEM;
+			}
+	}
+	free(st);
+	return 0;
+}
+
 static void apply(struct sbco_engine *e, const struct sbco_snapshot *s, const struct sbco_action *a,
 		  int n)
 {
@@ -487,6 +600,9 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 	e->worst_distance = 0;
 	e->worst_vm[0] = '\0';
 	count(e, s, o, set, mode, alpha);
+	r = stalls(e, s, set, mode, now_ns);
+	if (r < 0)
+		goto out;
 	bal = e->bal;
 	if (e->nr_levers) {
 		r = sbco_lever_pick(e->levers, e->nr_levers, s->kernel_major, s->kernel_minor,
@@ -530,6 +646,18 @@ out:
 void sbco_engine_get_stats(const struct sbco_engine *e, struct sbco_engine_stats *ret)
 {
 	*ret = e->st;
+	ret->stalled_vms = ret->lifted_vms = 0;
+	for (size_t i = 0; i < e->nr_counters; i++) {
+		ret->stalled_vms += e->counters[i].hold.stalled;
+		ret->lifted_vms += e->counters[i].hold.lifted;
+	}
+}
+
+void sbco_engine_set_stall(struct sbco_engine *e, const struct sbco_stall_cfg *cfg, bool respond)
+{
+	if (cfg)
+		e->stall_cfg = *cfg;
+	e->stall_response = respond;
 }
 
 void sbco_engine_set_pinner(struct sbco_engine *e, sbco_pin_fn pin, void *userdata)

@@ -142,6 +142,15 @@ static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
 	     "Time a VM's vCPU threads spent runnable but waiting for a CPU (schedstat)."},
 	    {"sbco_vm_cpu_seconds_total", "counter",
 	     "CPU time of a VM's vCPU threads (schedstat)."},
+	    {"sbco_vm_stalls_total", "counter",
+	     "Guest stalls of a VM: a vCPU runnable without CPU for the detection time while a "
+	     "sibling runs."},
+	    {"sbco_vm_stalled_seconds_total", "counter", "Time a VM spent stalled."},
+	    {"sbco_vm_stalled", "gauge", "The VM is stalled now (1) or not (0)."},
+	    {"sbco_vm_stall_lifts_total", "counter",
+	     "Times a VM's anti-stacking was lifted after a stall."},
+	    {"sbco_vm_antistacking_lifted", "gauge",
+	     "The VM's anti-stacking is lifted now after a stall (1) or not (0)."},
 	};
 
 	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
@@ -159,7 +168,12 @@ static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
 				      r->in_force,
 				      (double)r->kernel_debt_ns / 1e9,
 				      (double)r->delay_ns / 1e9,
-				      (double)r->exec_ns / 1e9};
+				      (double)r->exec_ns / 1e9,
+				      (double)r->c.stalls,
+				      (double)r->c.stalled_ns / 1e9,
+				      r->c.stalled,
+				      (double)r->c.lifts,
+				      r->c.lifted};
 
 			if (k == 0) { /* the info series carries the mode and its source */
 				fputs("sbco_vm_info{vm=\"", f);
@@ -213,6 +227,10 @@ int sbco_metrics_write(FILE *f, const struct sbco_engine *e, const char *root,
 	    "Changes skipped because the vCPU thread had exited (ESRCH).", (double)st.vanished);
 	one(f, "sbco_placements_total", "counter", "Affinities set by anti-stacking.",
 	    (double)st.placements);
+	one(f, "sbco_stalls_total", "counter", "Guest stalls seen (all VMs, since start).",
+	    (double)st.stalls);
+	one(f, "sbco_stalled_vms", "gauge", "VMs stalled at the last cycle.",
+	    (double)st.stalled_vms);
 	one(f, "sbco_reloads_total", "counter", "Config reloads.", (double)x->reloads);
 	one(f, "sbco_reload_errors_total", "counter", "Config reloads refused (invalid config).",
 	    (double)x->reload_errors);

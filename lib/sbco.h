@@ -674,6 +674,71 @@ int sbco_policy_balance(const struct sbco_snapshot *snap, const struct sbco_vm_s
 			const struct sbco_balance_cfg *cfg, sbco_original_fn original, void *ud,
 			struct sbco_ledger *ledger, uint64_t now_ns, struct sbco_action **ret);
 
+/* ---------------------------------------------------------------- guest stalls */
+
+/* A guest stall (issue 14, bench/STALLS.md): one of a VM's vCPUs stays runnable but gets
+ * (almost) no CPU while a sibling runs, as anti-stacked VMs whose threads share a cpu
+ * cgroup do on EEVDF hosts. Told from the dump alone: state R at successive samples,
+ * sum-exec not moving. The response lifts the VM's anti-stacking for a while (back-off). */
+struct sbco_stall_cfg {
+	double starve_frac;   /* runnable with less CPU than this share of the time (0.05) */
+	uint64_t detect_ns;   /* ... for this long is a stall (1 s) */
+	double sibling_share; /* ... while a sibling gets at least this share of a CPU,
+				 averaged over ~1 s (0.5) */
+	uint64_t hold_ns;     /* anti-stacking lifted this long after a stall (10 s) */
+	uint64_t hold_max_ns; /* the hold doubles on a stall soon after placing, to this (160 s) */
+};
+void sbco_stall_cfg_default(struct sbco_stall_cfg *c);
+
+/* One vCPU thread as of the last sample. */
+struct sbco_stall_vcpu {
+	int32_t tid;
+	bool runnable;		  /* state R in the dump */
+	int64_t exec_ns;	  /* sum-exec */
+	uint64_t at_ns;		  /* when sampled */
+	uint64_t starve_since_ns; /* runnable without CPU since, 0: not starving */
+	double share;		  /* CPU share, averaged over about a second (-1: unknown) */
+};
+
+struct sbco_stall_tracker {
+	struct sbco_stall_vcpu *v; /* sorted by tid */
+	size_t n;
+};
+void sbco_stall_tracker_clear(struct sbco_stall_tracker *t);
+
+/* The detector's verdict on one VM of a sbco_vm_set. */
+struct sbco_stall_vm {
+	bool stalled;	      /* a vCPU starving >= detect_ns while a sibling is not */
+	int32_t tid, index;   /* the longest-starving vCPU (0, -1: none) */
+	uint64_t starving_ns; /* for how long */
+};
+
+/* Follow every vCPU of set (from snapshot s, sampled at now_ns) and fill ret[i] for
+ * set->vms[i]. Replaces t's tracks (vCPUs not in set are forgotten). Returns 0, -ENOMEM. */
+int sbco_stall_update(struct sbco_stall_tracker *t, const struct sbco_snapshot *s,
+		      const struct sbco_vm_set *set, const struct sbco_stall_cfg *cfg,
+		      uint64_t now_ns, struct sbco_stall_vm *ret);
+
+/* The back-off of one VM. */
+struct sbco_stall_hold {
+	bool stalled; /* at the last step */
+	bool lifted;  /* anti-stacking lifted until until_ns */
+	uint64_t until_ns, hold_ns, placed_ns, last_ns;
+	uint64_t stalls;     /* stall episodes seen */
+	uint64_t stalled_ns; /* time spent stalled */
+	uint64_t lifts;	     /* times anti-stacking was lifted */
+};
+enum sbco_stall_step {
+	SBCO_STALL_NONE = 0,
+	SBCO_STALL_LIFT,  /* give the VM's vCPUs their original CPUs */
+	SBCO_STALL_PLACE, /* the hold is over: anti-stacking again */
+};
+/* Advance h by one sample: stalled from the detector, placed = the VM is anti-stacked now.
+ * A stalled, placed VM is lifted for cfg->hold_ns, or twice its last hold (at most
+ * hold_max_ns) when it stalls within two holds of being placed again. */
+enum sbco_stall_step sbco_stall_step(struct sbco_stall_hold *h, bool stalled, bool placed,
+				     const struct sbco_stall_cfg *cfg, uint64_t now_ns);
+
 /* ---------------------------------------------------------------- host access and actuators */
 
 /* Every change sbco makes to the host goes through these operations, so tests can record
@@ -760,7 +825,9 @@ struct sbco_engine_stats {
 	uint64_t exceeded;     /* of those: distance >= alpha x Q on >= 2 queues */
 	uint64_t exceeded_any; /* of those: distance >= alpha x Q, stacked ones included */
 	uint64_t actions, action_errors, vanished;
-	uint64_t placements; /* affinities set by anti-stacking */
+	uint64_t placements;		  /* affinities set by anti-stacking */
+	uint64_t stalls;		  /* guest stall episodes seen (sbco_stall_update) */
+	uint32_t stalled_vms, lifted_vms; /* now: stalled; anti-stacking lifted after a stall */
 };
 
 /* root: host root for /proc reads; ops/ud: host operations (sbco_host_ops_real, "/").
@@ -796,9 +863,13 @@ const struct sbco_vm_list *sbco_engine_vms(const struct sbco_engine *e,
 					   const struct sbco_vm_policy **ret_pol);
 /* What the engine did, for the caller's log (placements at set_vms, nudges per cycle). */
 enum sbco_event_kind {
-	SBCO_EVENT_PLACE,   /* anti-stacking: a vCPU's allowed CPUs set to cpus */
-	SBCO_EVENT_NUDGE,   /* distance balancing: action applied */
-	SBCO_EVENT_UNPLACE, /* anti-stacking ended for a vCPU: its original cpus back */
+	SBCO_EVENT_PLACE,      /* anti-stacking: a vCPU's allowed CPUs set to cpus */
+	SBCO_EVENT_NUDGE,      /* distance balancing: action applied */
+	SBCO_EVENT_UNPLACE,    /* anti-stacking ended for a vCPU: its original cpus back */
+	SBCO_EVENT_STALL,      /* a VM stalled (vcpu/tid: the starving vCPU, starving_ns), once
+				  per episode; hold_ns > 0: its anti-stacking is lifted for that
+				  long (UNPLACE events follow) */
+	SBCO_EVENT_STALL_OVER, /* the hold is over: anti-stacking again (PLACE events follow) */
 };
 
 struct sbco_event {
@@ -809,6 +880,7 @@ struct sbco_event {
 	const struct sbco_cpuset *cpus;	  /* PLACE, UNPLACE */
 	const struct sbco_action *action; /* NUDGE */
 	int err;			  /* 0, or -errno when refused or gone (-ESRCH) */
+	uint64_t starving_ns, hold_ns;	  /* STALL */
 };
 
 typedef void (*sbco_event_fn)(void *userdata, const struct sbco_event *ev);
@@ -819,11 +891,18 @@ void sbco_engine_set_observer(struct sbco_engine *e, sbco_event_fn fn, void *use
 const struct sbco_ledger *sbco_engine_ledger(const struct sbco_engine *e);
 /* Per-VM counts since the VM appeared (cumulative; rates come from differences). */
 struct sbco_vm_counts {
-	uint64_t samples;  /* cycles with >= 2 runnable vCPUs */
-	uint64_t stacked;  /* of those: two runnable siblings on one queue */
-	uint64_t exceeded; /* of those: distance >= alpha x Q across queues */
-	uint64_t nudges;   /* balancing actions applied to its vCPUs */
-	uint64_t corun;	   /* of samples: every runnable vCPU on a CPU at once */
+	uint64_t samples;		/* cycles with >= 2 runnable vCPUs */
+	uint64_t stacked;		/* of those: two runnable siblings on one queue */
+	uint64_t exceeded;		/* of those: distance >= alpha x Q across queues */
+	uint64_t nudges;		/* balancing actions applied to its vCPUs */
+	uint64_t corun;			/* of samples: every runnable vCPU on a CPU at once */
+	uint64_t stalls;		/* guest stall episodes (see sbco_stall_update) */
+	uint64_t stalled_ns;		/* time spent stalled */
+	uint64_t lifts;			/* times its anti-stacking was lifted after a stall */
+	bool stalled;			/* stalled at the last cycle */
+	bool lifted;			/* anti-stacking lifted now */
+	int32_t stall_index, stall_tid; /* the starving vCPU of the last stall (-1 / 0: none) */
+	uint64_t starving_ns;		/* how long it had been starving when last seen */
 };
 /* The counts of the VM whose VMM has this pid: 0, or -ENOENT (zeros) when unknown. */
 int sbco_engine_vm_counts(const struct sbco_engine *e, int32_t pid, struct sbco_vm_counts *ret);
@@ -832,6 +911,9 @@ int sbco_engine_vm_counts(const struct sbco_engine *e, int32_t pid, struct sbco_
 bool sbco_engine_lever_works(const struct sbco_engine *e, enum sbco_lever lever);
 /* The lever the last cycle used (SBCO_LEVER_AUTO: none works, measuring only). */
 enum sbco_lever sbco_engine_lever(const struct sbco_engine *e);
+/* Guest-stall detection settings, and whether to respond (lift anti-stacking of stalled
+ * VMs in modes bal and sbco; default on) or only detect. */
+void sbco_engine_set_stall(struct sbco_engine *e, const struct sbco_stall_cfg *cfg, bool respond);
 /* Undo every change (affinity, slice, nice, weight). */
 void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret);
 
@@ -888,6 +970,10 @@ struct sbco_config {
 	struct sbco_balance_cfg balance;	 /* "balance": {boost_slice_us, hold_slice_us,
 						    weight_factor, nice_step, dirty_timeout_ms,
 						    max_loan_ms} */
+	struct sbco_stall_cfg stall;		 /* "stall": {starve_share, detect_ms, hold_s,
+						    hold_max_s} (guest stalls, issue 14) */
+	bool stall_respond;			 /* "stall": {"respond": true}: lift anti-stacking
+						    of stalled VMs (false: detect only) */
 	struct sbco_vm_rule *rules;		 /* "vms": [{"name"|"uuid"|"match": ..., "mode",
 						    "alpha", "override_pinning"}, ...] */
 	size_t nr_rules;

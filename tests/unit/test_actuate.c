@@ -412,12 +412,127 @@ static void test_engine(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A dump of tid 3 running on CPU 0 (sum-exec e3 ms) and tid 4 runnable on CPU 1 (e4 ms). */
+static int stall_cycle(struct sbco_engine *e, uint64_t now, double e3, double e4)
+{
+	static const char head[] =
+	    "runnable tasks:\n S            task   PID       vruntime   eligible"
+	    "    deadline             slice          sum-exec      switches  prio\n"
+	    "----\n";
+	char text[2048], err[128];
+	int n =
+	    snprintf(text, sizeof(text),
+		     "cpu#0\n%s>R       CPU 0/KVM     3     1.000000   E     2.000000   1.000000 "
+		     "%12.6f   1   120   0.000000   0.000000   0.000000\n"
+		     "cpu#1\n%s R       CPU 1/KVM     4     1.000000   E     2.000000   1.000000 "
+		     "%12.6f   1   120   0.000000   0.000000   0.000000\n",
+		     head, e3, head, e4);
+
+	return sbco_engine_cycle(e, text, (size_t)n, now, err, sizeof(err));
+}
+
+/* Guest stalls through the engine: a bal VM whose vCPU 1 starves for 1 s gets its
+ * anti-stacking lifted (original CPUs back, counted, in the metrics), placed again after
+ * the hold; in mode off it is only counted. */
+static void test_engine_stall(void **state)
+{
+	char root[] = "/tmp/sbco-stall.XXXXXX", cmd[4300];
+	struct fake f = {.weight = 1024};
+	struct sbco_patterns pat = {0};
+	struct sbco_engine *e;
+	struct sbco_engine_stats st;
+	struct sbco_vm_counts cnt;
+	struct sbco_topology topo = {0};
+	struct sbco_vcpu v[2] = {{.index = 0, .tid = 3}, {.index = 1, .tid = 4}};
+	struct sbco_vm vm = {.name = (char *)"g", .pid = 600, .vcpus = v, .nr_vcpus = 2};
+	struct sbco_vm_list l = {0};
+	struct sbco_vm_policy pol = {SBCO_MODE_BAL, 2.0 / 3, false, SBCO_SOURCE_DEFAULT, -1};
+	uint64_t t = 7000 * 1000000ull, ms = 1000000ull;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mf;
+	int i;
+
+	(void)state;
+	assert_non_null(mkdtemp(root));
+	snprintf(cmd, sizeof(cmd),
+		 "for t in 3 4; do mkdir -p %s/proc/$t && printf 'Tgid:\t600\n' > "
+		 "%s/proc/$t/status; done",
+		 root, root);
+	assert_int_equal(system(cmd), 0);
+	for (unsigned c = 0; c < 2; c++) {
+		sbco_cpuset_add(&topo.online, c);
+		topo.order[topo.nr_order++] = (int32_t)c;
+		sbco_cpuset_add(&f.aff[3], c);
+		sbco_cpuset_add(&f.aff[4], c);
+	}
+	topo.nr_cpus = 2;
+	assert_int_equal(sbco_vm_list_add(&l, &vm), 0);
+	assert_int_equal(sbco_patterns_default(&pat), 0);
+	assert_int_equal(sbco_engine_new(&fake_ops, &f, root, &pat, NULL, NULL, &e), 0);
+	assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+	assert_int_equal(sbco_cpuset_count(&f.aff[4]), 1);
+	for (i = 0; i < 4; i++) /* 0 .. 750 ms starving */
+		assert_true(stall_cycle(e, t + (uint64_t)i * 250 * ms, 250.0 * i, 9) >= 0);
+	assert_int_equal(sbco_cpuset_count(&f.aff[4]), 1);
+	assert_true(stall_cycle(e, t + 1000 * ms, 1000, 9) >= 0);
+	assert_int_equal(sbco_cpuset_count(&f.aff[3]), 2); /* lifted: originals back */
+	assert_int_equal(sbco_cpuset_count(&f.aff[4]), 2);
+	assert_int_equal(sbco_engine_vm_counts(e, 600, &cnt), 0);
+	assert_int_equal(cnt.stalls, 1);
+	assert_int_equal(cnt.lifts, 1);
+	assert_true(cnt.stalled && cnt.lifted);
+	assert_int_equal(cnt.stall_index, 1);
+	assert_int_equal(cnt.stall_tid, 4);
+	sbco_engine_get_stats(e, &st);
+	assert_int_equal(st.stalls, 1);
+	assert_int_equal(st.stalled_vms, 1);
+	assert_int_equal(st.lifted_vms, 1);
+	/* a VM set change while lifted keeps it lifted */
+	assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+	assert_int_equal(sbco_cpuset_count(&f.aff[4]), 2);
+	mf = open_memstream(&text, &len);
+	assert_non_null(mf);
+	assert_int_equal(
+	    sbco_metrics_write(mf, e, root,
+			       &(struct sbco_metrics_extra){.version = "x", .libvirt = -1}),
+	    0);
+	fclose(mf);
+	assert_non_null(strstr(text, "sbco_vm_stalls_total{vm=\"g\",uuid=\"\"} 1\n"));
+	assert_non_null(strstr(text, "sbco_vm_antistacking_lifted{vm=\"g\",uuid=\"\"} 1\n"));
+	assert_non_null(strstr(text, "sbco_stalls_total 1\n"));
+	free(text);
+	/* recovered, then the hold (10 s) ends: anti-stacking again */
+	assert_true(stall_cycle(e, t + 1250 * ms, 1250, 200) >= 0);
+	assert_true(stall_cycle(e, t + 10999 * ms, 3000, 2000) >= 0);
+	assert_int_equal(sbco_cpuset_count(&f.aff[4]), 2);
+	assert_true(stall_cycle(e, t + 11000 * ms, 3001, 2001) >= 0);
+	assert_int_equal(sbco_cpuset_count(&f.aff[3]), 1);
+	assert_int_equal(sbco_cpuset_count(&f.aff[4]), 1);
+	/* mode off: a stall is counted, nothing is changed */
+	pol.mode = SBCO_MODE_OFF;
+	assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+	for (i = 0; i < 6; i++)
+		assert_true(stall_cycle(e, t + (12000 + (uint64_t)i * 250) * ms, 4000.0 + 250 * i,
+					2001) >= 0);
+	assert_int_equal(sbco_engine_vm_counts(e, 600, &cnt), 0);
+	assert_int_equal(cnt.stalls, 2);
+	assert_int_equal(cnt.lifts, 1);
+	assert_false(cnt.lifted);
+	sbco_engine_free(e);
+	sbco_patterns_clear(&pat);
+	sbco_vm_clear(&l.vms[0]);
+	free(l.vms);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_record_and_restore), cmocka_unit_test(test_kernel_loans),
 	    cmocka_unit_test(test_fake_cgroup_trees),  cmocka_unit_test(test_engine),
-	    cmocka_unit_test(test_state_file),
+	    cmocka_unit_test(test_state_file),	       cmocka_unit_test(test_engine_stall),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

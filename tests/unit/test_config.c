@@ -51,6 +51,17 @@ static void test_example_and_defaults(void **state)
 	assert_int_equal(c->nr_levers, 4);
 	assert_int_equal(c->levers[0], SBCO_LEVER_KERNEL);
 	assert_true(c->alpha > 0.66 && c->alpha < 0.67);
+	assert_true(c->stall_respond);
+	assert_int_equal(c->stall.detect_ns, 1000000000ull);
+	assert_int_equal(c->stall.hold_ns, 10000000000ull);
+	sbco_config_free(c);
+	c = ok("{\"stall\": {\"respond\": false, \"starve_share\": 0.1, \"detect_ms\": 500, "
+	       "\"hold_s\": 3, \"hold_max_s\": 30}}");
+	assert_false(c->stall_respond);
+	assert_true(c->stall.starve_frac > 0.099 && c->stall.starve_frac < 0.101);
+	assert_int_equal(c->stall.detect_ns, 500000000ull);
+	assert_int_equal(c->stall.hold_ns, 3000000000ull);
+	assert_int_equal(c->stall.hold_max_ns, 30000000000ull);
 	sbco_config_free(c);
 	assert_int_equal(sbco_config_load("/nonexistent.json", &c, &errs), -ENOENT);
 	assert_non_null(strstr(errs, "cannot open"));
@@ -87,6 +98,13 @@ static void test_every_field(void **state)
 	    {"{\"balance\": {\"dirty_timeout_ms\": -1}}", "balance.dirty_timeout_ms: must be in"},
 	    {"{\"balance\": {\"max_loan_ms\": 5}}", "balance.max_loan_ms: must be in [10"},
 	    {"{\"balance\": {\"speed\": 1}}", "balance.speed: unknown key"},
+	    {"{\"stall\": 1}", "stall: expected an object"},
+	    {"{\"stall\": {\"respond\": 1}}", "stall.respond: expected true or false"},
+	    {"{\"stall\": {\"starve_share\": 0.6}}", "stall.starve_share: must be in (0, 0.5]"},
+	    {"{\"stall\": {\"detect_ms\": 50}}", "stall.detect_ms: must be in [100"},
+	    {"{\"stall\": {\"hold_s\": 20, \"hold_max_s\": 10}}",
+	     "stall.hold_max_s: must not be below"},
+	    {"{\"stall\": {\"x\": 1}}", "stall.x: unknown key"},
 	    {"{\"vms\": {}}", "vms: expected an array of rules"},
 	    {"{\"vms\": [1]}", "vms[0]: expected an object"},
 	    {"{\"vms\": [{\"mode\": \"off\"}]}", "vms[0]: needs exactly one of"},

@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of the guest-stall detector and its back-off (lib/stall.c) on constructed
+ * dumps: a vCPU runnable without CPU for the detection time while its sibling runs is a
+ * stall, a sleeping or briefly running one is not, a VM whose vCPUs all starve is not;
+ * the back-off lifts anti-stacking once, places it again after the hold, doubles the hold
+ * on a quick relapse and counts episodes and stalled time.
+ */
+#include "testutil.h"
+
+#define MS 1000000ull
+#define T0 (5000 * MS)
+
+/* Two CPUs: vCPU 0 (tid 10) in state s0 with sum-exec e0 ms (running when cur0), vCPU 1
+ * (tid 11) likewise, each on a CPU of its own behind or ahead of another VM's vCPU. */
+static struct sbco_snapshot *dump(char s0, bool cur0, double e0, char s1, bool cur1, double e1)
+{
+	static const char head[] =
+	    "runnable tasks:\n S            task   PID       vruntime   eligible"
+	    "    deadline             slice          sum-exec      switches  prio\n"
+	    "----\n";
+	char text[2048];
+
+	snprintf(
+	    text, sizeof(text),
+	    "cpu#0\n%s%c%c       CPU 0/KVM    10     1.000000   E     2.000000   1.000000 %12.6f"
+	    "   1   120   0.000000   0.000000   0.000000\n"
+	    "cpu#1\n%s%c%c       CPU 1/KVM    11     1.000000   E     2.000000   1.000000 %12.6f"
+	    "   1   120   0.000000   0.000000   0.000000\n",
+	    head, cur0 ? '>' : ' ', s0, e0, head, cur1 ? '>' : ' ', s1, e1);
+	return parse_text(text);
+}
+
+static struct sbco_vm_set *set_of(const struct sbco_snapshot *s)
+{
+	struct sbco_vm_set *set = calloc(1, sizeof(*set));
+	struct sbco_vm_stat *vm;
+
+	assert_non_null(set);
+	set->vms = calloc(1, sizeof(*set->vms));
+	set->nr_vms = 1;
+	vm = &set->vms[0];
+	vm->vcpus = calloc(2, sizeof(*vm->vcpus));
+	vm->nr_vcpus = 2;
+	for (size_t k = 0; k < 2; k++) {
+		const struct sbco_task *t = find_pid(s, 10 + (int)k);
+
+		vm->vcpus[k] = (struct sbco_vm_vcpu){
+		    .index = (int32_t)k, .tid = 10 + (int32_t)k, .task = (size_t)(t - s->tasks)};
+	}
+	return set;
+}
+
+/* One sample at time now: returns the verdict on the VM. */
+static struct sbco_stall_vm sample(struct sbco_stall_tracker *t, uint64_t now, char s0, bool cur0,
+				   double e0, char s1, bool cur1, double e1)
+{
+	struct sbco_snapshot *s = dump(s0, cur0, e0, s1, cur1, e1);
+	struct sbco_vm_set *set = set_of(s);
+	struct sbco_stall_cfg c;
+	struct sbco_stall_vm r;
+
+	sbco_stall_cfg_default(&c);
+	assert_int_equal(sbco_stall_update(t, s, set, &c, now, &r), 0);
+	sbco_vm_set_free(set);
+	sbco_snapshot_free(s);
+	return r;
+}
+
+static void test_starved_sibling_is_a_stall(void **state)
+{
+	struct sbco_stall_tracker t = {0};
+	struct sbco_stall_vm r;
+
+	(void)state;
+	/* vCPU 0 runs 250 ms every 250 ms, vCPU 1 is runnable and gets nothing */
+	for (int i = 0; i < 4; i++) {
+		r = sample(&t, T0 + (uint64_t)i * 250 * MS, 'R', true, 250.0 * i, 'R', false, 7);
+		assert_false(r.stalled); /* 0 .. 750 ms of starving: not yet */
+	}
+	r = sample(&t, T0 + 1000 * MS, 'R', true, 1000, 'R', false, 7);
+	assert_true(r.stalled);
+	assert_int_equal(r.tid, 11);
+	assert_int_equal(r.index, 1);
+	assert_int_equal(r.starving_ns, 1000 * MS);
+	/* it gets 30 % of a CPU: over */
+	r = sample(&t, T0 + 1250 * MS, 'R', true, 1250, 'R', false, 7 + 75);
+	assert_false(r.stalled);
+	assert_int_equal(r.tid, 0);
+	assert_int_equal(r.index, -1);
+	/* 4 % of a CPU is still starving (below the 5 % share) */
+	for (int i = 1; i <= 4; i++)
+		r = sample(&t, T0 + (1250 + (uint64_t)i * 250) * MS, 'R', true, 1250.0 + 250 * i,
+			   'R', false, 82 + 10.0 * i);
+	assert_true(r.stalled);
+	sbco_stall_tracker_clear(&t);
+}
+
+static void test_not_stalls(void **state)
+{
+	struct sbco_stall_tracker t = {0};
+	struct sbco_stall_vm r;
+
+	(void)state;
+	/* sleeping without progress (an idle vCPU) is not starving */
+	for (int i = 0; i < 8; i++)
+		r = sample(&t, T0 + (uint64_t)i * 250 * MS, 'R', true, 250.0 * i, 'S', false, 7);
+	assert_false(r.stalled);
+	/* runnable but asleep at one sample in between: the count starts again */
+	for (int i = 8; i < 12; i++)
+		r = sample(&t, T0 + (uint64_t)i * 250 * MS, 'R', true, 250.0 * i, 'R', false, 7);
+	assert_false(r.stalled);
+	r = sample(&t, T0 + 12 * 250 * MS, 'R', true, 3000, 'S', false, 7);
+	r = sample(&t, T0 + 13 * 250 * MS, 'R', true, 3250, 'R', false, 7);
+	assert_false(r.stalled);
+	sbco_stall_tracker_clear(&t);
+	/* the sibling gets 30 % of a CPU: an overloaded host, not a stall of the guest */
+	for (int i = 0; i < 8; i++)
+		r = sample(&t, T0 + (uint64_t)i * 250 * MS, 'R', false, 75.0 * i, 'R', false, 7);
+	assert_false(r.stalled);
+	sbco_stall_tracker_clear(&t);
+	/* both vCPUs starved (an overloaded host, not a stall of the guest) */
+	for (int i = 0; i < 8; i++)
+		r = sample(&t, T0 + (uint64_t)i * 250 * MS, 'R', false, 3, 'R', false, 7);
+	assert_false(r.stalled);
+	sbco_stall_tracker_clear(&t);
+	/* a new thread with the same index (tid changed) starts afresh: the tracker is by tid */
+	r = sample(&t, T0, 'R', true, 0, 'R', false, 7);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.v[0].tid, 10);
+	assert_int_equal(t.v[1].tid, 11);
+	sbco_stall_tracker_clear(&t);
+}
+
+static void test_backoff(void **state)
+{
+	struct sbco_stall_cfg c;
+	struct sbco_stall_hold h = {0};
+	uint64_t t = T0;
+
+	(void)state;
+	sbco_stall_cfg_default(&c);
+	/* not placed (mode off): counted, never lifted */
+	assert_int_equal(sbco_stall_step(&h, true, false, &c, t), SBCO_STALL_NONE);
+	assert_int_equal(sbco_stall_step(&h, true, false, &c, t + 250 * MS), SBCO_STALL_NONE);
+	assert_int_equal(h.stalls, 1);
+	assert_int_equal(h.stalled_ns, 250 * MS);
+	assert_int_equal(sbco_stall_step(&h, false, false, &c, t + 500 * MS), SBCO_STALL_NONE);
+	assert_int_equal(h.lifts, 0);
+	/* placed: lifted for hold_ns, once */
+	t += 1000 * MS;
+	assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_LIFT);
+	assert_int_equal(h.stalls, 2);
+	assert_true(h.lifted);
+	assert_int_equal(h.hold_ns, c.hold_ns);
+	assert_int_equal(sbco_stall_step(&h, true, true, &c, t + 250 * MS), SBCO_STALL_NONE);
+	assert_int_equal(sbco_stall_step(&h, false, false, &c, t + c.hold_ns - 1), SBCO_STALL_NONE);
+	t += c.hold_ns;
+	assert_int_equal(sbco_stall_step(&h, false, false, &c, t), SBCO_STALL_PLACE);
+	assert_false(h.lifted);
+	/* a relapse soon after: twice the hold, up to the maximum */
+	for (uint64_t want = 2 * c.hold_ns; want <= 2 * c.hold_max_ns; want *= 2) {
+		t += 3000 * MS;
+		assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_LIFT);
+		assert_int_equal(h.hold_ns, want < c.hold_max_ns ? want : c.hold_max_ns);
+		t += h.hold_ns;
+		assert_int_equal(sbco_stall_step(&h, false, false, &c, t), SBCO_STALL_PLACE);
+	}
+	assert_int_equal(h.hold_ns, c.hold_max_ns);
+	/* a stall long after placing: back to the first hold */
+	t += 3 * c.hold_max_ns;
+	assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_LIFT);
+	assert_int_equal(h.hold_ns, c.hold_ns);
+	assert_true(h.lifts >= 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_starved_sibling_is_a_stall),
+	    cmocka_unit_test(test_not_stalls),
+	    cmocka_unit_test(test_backoff),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
