@@ -332,39 +332,74 @@ static void check_metrics(const struct sbco_engine *e, const char *root)
 	free(text);
 }
 
+/* An engine over the fake host f and a fake /proc in a temp dir: vm (two vCPU threads
+ * whose tids are below 8, schedstat "T000000000 T500000000 7" each) on two CPUs, set with
+ * pol; eng_done() frees it and removes the dir. */
+struct eng {
+	char root[32];
+	struct sbco_patterns pat;
+	struct sbco_topology topo;
+	struct sbco_vm_list l;
+	struct sbco_engine *e;
+};
+
+static void eng_setup(struct eng *x, struct fake *f, const struct sbco_vm *vm,
+		      const struct sbco_vm_policy *pol)
+{
+	char cmd[512];
+
+	memset(x, 0, sizeof(*x));
+	snprintf(x->root, sizeof(x->root), "/tmp/sbco-eng.XXXXXX");
+	assert_non_null(mkdtemp(x->root));
+	for (size_t k = 0; k < vm->nr_vcpus; k++) {
+		int t = vm->vcpus[k].tid;
+
+		snprintf(cmd, sizeof(cmd),
+			 "mkdir -p %s/proc/%d && printf 'Tgid:\t%d\n' > %s/proc/%d/status && "
+			 "echo '%d000000000 %d500000000 7' > %s/proc/%d/schedstat",
+			 x->root, t, vm->pid, x->root, t, t, t, x->root, t);
+		assert_int_equal(system(cmd), 0);
+		for (unsigned c = 0; c < 2; c++)
+			sbco_cpuset_add(&f->aff[t], c);
+	}
+	for (unsigned c = 0; c < 2; c++) {
+		sbco_cpuset_add(&x->topo.online, c);
+		x->topo.order[x->topo.nr_order++] = (int32_t)c;
+	}
+	x->topo.nr_cpus = 2;
+	assert_int_equal(sbco_vm_list_add(&x->l, vm), 0);
+	assert_int_equal(sbco_patterns_default(&x->pat), 0);
+	assert_int_equal(sbco_engine_new(&fake_ops, f, x->root, &x->pat, NULL, NULL, &x->e), 0);
+	assert_int_equal(sbco_engine_set_vms(x->e, &x->l, pol, &x->topo), 0);
+}
+
+static void eng_done(struct eng *x)
+{
+	char cmd[64];
+
+	sbco_engine_free(x->e);
+	sbco_patterns_clear(&x->pat);
+	sbco_vm_clear(&x->l.vms[0]);
+	free(x->l.vms);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", x->root);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_engine(void **state)
 {
-	char root[] = "/tmp/sbco-eng.XXXXXX", cmd[4300], err[128];
+	char err[128];
 	struct fake f = {.weight = 1024};
-	struct sbco_patterns pat = {0};
+	struct eng x;
 	struct sbco_engine *e;
 	struct sbco_engine_stats st;
 	struct sbco_restore_stats rs;
-	struct sbco_topology topo = {0};
 	struct sbco_vcpu v[2] = {{.index = 0, .tid = 1}, {.index = 1, .tid = 2}};
 	struct sbco_vm vm = {.name = (char *)"vm \"1\"\\", .pid = 500, .vcpus = v, .nr_vcpus = 2};
-	struct sbco_vm_list l = {0};
 	struct sbco_vm_policy pol = {SBCO_MODE_SBCO, 2.0 / 3, false, SBCO_SOURCE_RULE, 0};
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
-	snprintf(cmd, sizeof(cmd),
-		 "for t in 1 2; do mkdir -p %s/proc/$t && printf 'Tgid:\t500\n' > "
-		 "%s/proc/$t/status && echo \"${t}000000000 ${t}500000000 7\" > "
-		 "%s/proc/$t/schedstat; done",
-		 root, root, root);
-	assert_int_equal(system(cmd), 0);
-	for (unsigned c = 0; c < 2; c++) {
-		sbco_cpuset_add(&topo.online, c);
-		topo.order[topo.nr_order++] = (int32_t)c;
-		sbco_cpuset_add(&f.aff[1], c);
-		sbco_cpuset_add(&f.aff[2], c);
-	}
-	topo.nr_cpus = 2;
-	assert_int_equal(sbco_vm_list_add(&l, &vm), 0);
-	assert_int_equal(sbco_patterns_default(&pat), 0);
-	assert_int_equal(sbco_engine_new(&fake_ops, &f, root, &pat, NULL, NULL, &e), 0);
-	assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+	eng_setup(&x, &f, &vm, &pol);
+	e = x.e;
 	assert_int_equal(sbco_cpuset_count(&f.aff[1]), 1); /* stripes: one CPU each */
 	assert_false(sbco_cpuset_equal(&f.aff[1], &f.aff[2]));
 	assert_int_equal(
@@ -380,7 +415,7 @@ static void test_engine(void **state)
 	assert_int_equal(st.vm_samples, 1);
 	assert_int_equal(st.exceeded, 1);
 	assert_int_equal(st.actions, 2);
-	check_metrics(e, root);
+	check_metrics(e, x.root);
 	sbco_engine_restore(e, &rs);
 	assert_int_equal(rs.restored, 4); /* 2 affinities, 2 slices */
 	assert_int_equal(f.slice[1], 0);
@@ -391,25 +426,20 @@ static void test_engine(void **state)
 		uint64_t placed;
 
 		off.mode = SBCO_MODE_OFF;
-		assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+		assert_int_equal(sbco_engine_set_vms(e, &x.l, &pol, &x.topo), 0);
 		assert_int_equal(sbco_cpuset_count(&f.aff[1]), 1);
 		sbco_engine_get_stats(e, &st);
 		placed = st.placements;
-		assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+		assert_int_equal(sbco_engine_set_vms(e, &x.l, &pol, &x.topo), 0);
 		sbco_engine_get_stats(e, &st);
 		assert_int_equal(st.placements, placed);
-		assert_int_equal(sbco_engine_set_vms(e, &l, &off, &topo), 0);
+		assert_int_equal(sbco_engine_set_vms(e, &x.l, &off, &x.topo), 0);
 		assert_int_equal(sbco_cpuset_count(&f.aff[1]), 2);
 		assert_int_equal(sbco_cpuset_count(&f.aff[2]), 2);
 		sbco_engine_restore(e, &rs);
 		assert_int_equal(rs.restored, 0); /* nothing left to put back */
 	}
-	sbco_engine_free(e);
-	sbco_patterns_clear(&pat);
-	sbco_vm_clear(&l.vms[0]);
-	free(l.vms);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	assert_int_equal(system(cmd), 0);
+	eng_done(&x);
 }
 
 /* A dump of tid 3 running on CPU 0 (sum-exec e3 ms) and tid 4 runnable on CPU 1 (e4 ms). */
@@ -436,16 +466,13 @@ static int stall_cycle(struct sbco_engine *e, uint64_t now, double e3, double e4
  * the hold; in mode off it is only counted. */
 static void test_engine_stall(void **state)
 {
-	char root[] = "/tmp/sbco-stall.XXXXXX", cmd[4300];
 	struct fake f = {.weight = 1024};
-	struct sbco_patterns pat = {0};
+	struct eng x;
 	struct sbco_engine *e;
 	struct sbco_engine_stats st;
 	struct sbco_vm_counts cnt;
-	struct sbco_topology topo = {0};
 	struct sbco_vcpu v[2] = {{.index = 0, .tid = 3}, {.index = 1, .tid = 4}};
 	struct sbco_vm vm = {.name = (char *)"g", .pid = 600, .vcpus = v, .nr_vcpus = 2};
-	struct sbco_vm_list l = {0};
 	struct sbco_vm_policy pol = {SBCO_MODE_BAL, 2.0 / 3, false, SBCO_SOURCE_DEFAULT, -1};
 	uint64_t t = 7000 * 1000000ull, ms = 1000000ull;
 	char *text = NULL;
@@ -454,23 +481,8 @@ static void test_engine_stall(void **state)
 	int i;
 
 	(void)state;
-	assert_non_null(mkdtemp(root));
-	snprintf(cmd, sizeof(cmd),
-		 "for t in 3 4; do mkdir -p %s/proc/$t && printf 'Tgid:\t600\n' > "
-		 "%s/proc/$t/status; done",
-		 root, root);
-	assert_int_equal(system(cmd), 0);
-	for (unsigned c = 0; c < 2; c++) {
-		sbco_cpuset_add(&topo.online, c);
-		topo.order[topo.nr_order++] = (int32_t)c;
-		sbco_cpuset_add(&f.aff[3], c);
-		sbco_cpuset_add(&f.aff[4], c);
-	}
-	topo.nr_cpus = 2;
-	assert_int_equal(sbco_vm_list_add(&l, &vm), 0);
-	assert_int_equal(sbco_patterns_default(&pat), 0);
-	assert_int_equal(sbco_engine_new(&fake_ops, &f, root, &pat, NULL, NULL, &e), 0);
-	assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+	eng_setup(&x, &f, &vm, &pol);
+	e = x.e;
 	assert_int_equal(sbco_cpuset_count(&f.aff[4]), 1);
 	for (i = 0; i < 4; i++) /* 0 .. 750 ms starving */
 		assert_true(stall_cycle(e, t + (uint64_t)i * 250 * ms, 250.0 * i, 9) >= 0);
@@ -489,12 +501,12 @@ static void test_engine_stall(void **state)
 	assert_int_equal(st.stalled_vms, 1);
 	assert_int_equal(st.lifted_vms, 1);
 	/* a VM set change while lifted keeps it lifted */
-	assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+	assert_int_equal(sbco_engine_set_vms(e, &x.l, &pol, &x.topo), 0);
 	assert_int_equal(sbco_cpuset_count(&f.aff[4]), 2);
 	mf = open_memstream(&text, &len);
 	assert_non_null(mf);
 	assert_int_equal(
-	    sbco_metrics_write(mf, e, root,
+	    sbco_metrics_write(mf, e, x.root,
 			       &(struct sbco_metrics_extra){.version = "x", .libvirt = -1}),
 	    0);
 	fclose(mf);
@@ -511,7 +523,7 @@ static void test_engine_stall(void **state)
 	assert_int_equal(sbco_cpuset_count(&f.aff[4]), 1);
 	/* mode off: a stall is counted, nothing is changed */
 	pol.mode = SBCO_MODE_OFF;
-	assert_int_equal(sbco_engine_set_vms(e, &l, &pol, &topo), 0);
+	assert_int_equal(sbco_engine_set_vms(e, &x.l, &pol, &x.topo), 0);
 	for (i = 0; i < 6; i++)
 		assert_true(stall_cycle(e, t + (12000 + (uint64_t)i * 250) * ms, 4000.0 + 250 * i,
 					2001) >= 0);
@@ -519,12 +531,7 @@ static void test_engine_stall(void **state)
 	assert_int_equal(cnt.stalls, 2);
 	assert_int_equal(cnt.lifts, 1);
 	assert_false(cnt.lifted);
-	sbco_engine_free(e);
-	sbco_patterns_clear(&pat);
-	sbco_vm_clear(&l.vms[0]);
-	free(l.vms);
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
-	assert_int_equal(system(cmd), 0);
+	eng_done(&x);
 }
 
 int main(void)

@@ -1,0 +1,100 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Issue 14, side by side: two 2-vCPU TCG guests running the spin-lock workload (guest
+# cmdline "spin", one "spin: ops/s=N" line a second) under an isolated libvirtd (libvirt's
+# per-vCPU cgroups; the host's libvirt untouched), no hogs, sbcod steering only them in
+# four variants, interleaved over REPS repetitions (the order rotates):
+#   off        the default scheduler (sbcod observes only)
+#   bal-only   anti-stacking without the stall response (stall.respond false: sbco before
+#              issue 14)
+#   bal        anti-stacking with the stall response
+#   sbco       anti-stacking + distance balancing, with the stall response
+# Each variant is a config reload (SIGHUP) then 3 s to settle, then SECS seconds recorded.
+# A guest's second is stalled when its ops/s is below 10 % of its median under off.
+# Output: OUT/stall-sides.csv (every second: variant,rep,second,guest,ops),
+# OUT/stall-sides.md (per variant: throughput, stalled share, longest stall, sbcod's own
+# stall and lift counts) and OUT/stall-sides.png/svg (per-second series of one repetition).
+# usage: bench/stall/sides.sh BUILD [REPS [SECS]]   (root; defaults 3 40)
+set -u
+B=$(cd "${1:-build}" && pwd)
+REPS=${2:-3}
+SECS=${3:-40}
+HERE=$(cd "$(dirname "$0")/../.." && pwd)
+. "$HERE/tests/libvirt/env.sh"
+[ -n "${SBCO_IN_NS:-}" ] || LV_PREFIX=sbcoside$$
+lv_reexec $((REPS * 4 * (SECS + 8) + 300)) "$0" "$@"
+OUT=${STALL_OUT:-$HERE/bench/results}
+LV_SRC=$HERE/tests/libvirt
+W=$(mktemp -d /tmp/sbco-sides.XXXXXX)
+SBCOD=""
+finish() {
+	[ -n "$SBCOD" ] && kill "$SBCOD" 2> /dev/null && wait "$SBCOD" 2> /dev/null
+	lv_cleanup
+	rm -rf "$W"
+}
+trap finish EXIT
+trap 'exit 1' INT TERM
+mkdir -p "$OUT"
+lv_setup "$W" || { echo "sides: libvirtd did not start" >&2; exit 1; }
+D1=$LV_PREFIX-a
+D2=$LV_PREFIX-b
+for d in "$D1" "$D2"; do
+	{ lv_define "$d" 2 spin && lv_start "$d"; } || { echo "sides: $d did not boot" >&2; exit 1; }
+done
+[ -r /sys/kernel/debug/sched/debug ] || mount -t debugfs none /sys/kernel/debug
+config() { # $1 = variant
+	m=${1%-only}
+	r=true
+	[ "$1" = bal-only ] && r=false
+	echo "{\"mode\": \"off\", \"interval_ms\": 250, \"stall\": {\"respond\": $r}, \"vms\": [{\"match\": \"$LV_PREFIX-*\", \"mode\": \"$m\"}]}" > "$W/sbco.json"
+}
+config off
+. "$HERE/tests/lib/sbcod_start.sh"
+SBCOD_SETSID=1 sbcod_start "$W/sbco.json" "$W/sbcod.log" || { tail "$W/sbcod.log"; exit 1; }
+renice -n -10 -p "$SBCOD" > /dev/null # as the unit's Nice=-10
+CTL="$B/sbcoctl --socket $W/sock"
+counters() { # stalls and lifts of the two guests (sbcod's counters since the last reload)
+	$CTL metrics | awk -v p="$LV_PREFIX-" '
+		index($0, "sbco_vm_stalls_total{vm=\"" p) == 1 { s += $NF }
+		index($0, "sbco_vm_stall_lifts_total{vm=\"" p) == 1 { l += $NF }
+		END { printf "%d %d\n", s, l }'
+}
+log_of() { echo "/var/log/libvirt/qemu/$1-serial.log"; }
+CSV=$OUT/stall-sides.csv
+RUNS=$W/runs.csv
+echo "variant,rep,second,guest,ops" > "$CSV"
+echo "variant,rep,sbcod_stalls,sbcod_lifts" > "$RUNS"
+rep=1
+while [ "$rep" -le "$REPS" ]; do
+	case $((rep % 4)) in
+	1) order="off bal-only bal sbco" ;;
+	2) order="bal-only bal sbco off" ;;
+	3) order="bal sbco off bal-only" ;;
+	0) order="sbco off bal-only bal" ;;
+	esac
+	for v in $order; do
+		config "$v"
+		nr=$(grep -c "Reloaded" "$W/sbcod.log")
+		kill -HUP "$SBCOD"
+		i=0
+		while [ "$(grep -c "Reloaded" "$W/sbcod.log")" -le "$nr" ] && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		sleep 3
+		n1=$(wc -l < "$(log_of "$D1")")
+		n2=$(wc -l < "$(log_of "$D2")")
+		sleep "$SECS"
+		for g in a b; do
+			d=$D1 n=$n1
+			[ $g = b ] && d=$D2 n=$n2
+			tail -n +"$((n + 1))" "$(log_of "$d")" | sed -n 's/^spin: ops\/s=//p' | head -n "$SECS" |
+				awk -v v="$v" -v r="$rep" -v g="$g" '{ printf "%s,%d,%d,%s,%d\n", v, r, NR, g, $1 }' >> "$CSV"
+		done
+		echo "$v,$rep,$(counters | tr ' ' ,)" >> "$RUNS"
+		echo "sides: rep $rep $v: $(tail -1 "$RUNS")" >&2
+	done
+	rep=$((rep + 1))
+done
+cp "$W/sbcod.log" "$OUT/stall-sides-sbcod.log"
+sh "$HERE/bench/stall/sides_summary.sh" "$CSV" "$RUNS" "$OUT"

@@ -1,0 +1,90 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Issue 14: the table and plot of bench/stall/sides.sh from its per-second CSV
+# (variant,rep,second,guest,ops) and per-run sbcod counters (variant,rep,stalls,lifts).
+# A guest's second is stalled when its ops/s is below 10 % of that guest's median over all
+# seconds under off. Writes OUT/stall-sides.md (also printed) and, with gnuplot,
+# OUT/stall-sides.png/svg (the per-second series of repetition 1 of each variant).
+# usage: bench/stall/sides_summary.sh CSV RUNS OUT
+set -u
+CSV=$1
+RUNS=$2
+OUT=$3
+{
+	echo "| variant | runs | ops/s (2 guests), median of runs | min - max | vs off | stalled guest-seconds | longest stall | sbcod: stalls seen | anti-stacking lifted |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+	awk -F, -v runs="$RUNS" '
+	NR == 1 { next }
+	{ v = $1; key = v SUBSEP $2 SUBSEP $4
+	  val[key, $3] = $5; if ($3 > len[key]) len[key] = $3
+	  keys[key] = 1; reps[v, $2] = 1; vars[v] = 1
+	  if (v == "off") offv[$4, ++noff[$4]] = $5 }
+	function median(a, n,   i, j, t) {
+		for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+		return n ? (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) : 0
+	}
+	END {
+		while ((getline l < runs) > 0) {
+			split(l, f, ",")
+			if (f[1] == "variant") continue
+			st[f[1]] += f[3]; li[f[1]] += f[4]
+		}
+		for (g in noff) { delete tmp; for (i = 1; i <= noff[g]; i++) tmp[i] = offv[g, i]; ref[g] = median(tmp, noff[g]) }
+		split("off bal-only bal sbco", order, " ")
+		for (o = 1; o <= 4; o++) {
+			v = order[o]
+			if (!(v in vars)) continue
+			nr = 0; secs = 0; stalled = 0; longest = 0
+			delete tot
+			for (k in reps) {
+				split(k, p, SUBSEP)
+				if (p[1] != v) continue
+				r = p[2]; sum = 0
+				for (gi = 1; gi <= 2; gi++) {
+					g = gi == 1 ? "a" : "b"; key = v SUBSEP r SUBSEP g
+					delete tmp; run = 0
+					for (s = 1; s <= len[key]; s++) {
+						x = val[key, s]; tmp[s] = x; secs++
+						if (x < 0.1 * ref[g]) { stalled++; run++; if (run > longest) longest = run } else run = 0
+					}
+					sum += median(tmp, len[key])
+				}
+				tot[++nr] = sum
+			}
+			delete tmp
+			for (i = 1; i <= nr; i++) tmp[i] = tot[i]
+			m = median(tmp, nr)
+			if (v == "off") moff = m
+			printf "| %s | %d | %.0f | %.0f - %.0f | %s | %.1f %% (%d of %d) | %d s | %d | %d |\n", v, nr, m, tmp[1], tmp[nr],
+				v == "off" || !moff ? "-" : sprintf("%+.1f %%", 100 * (m / moff - 1)),
+				secs ? 100 * stalled / secs : 0, stalled, secs, longest, st[v], li[v]
+		}
+	}' "$CSV"
+} > "$OUT/stall-sides.md"
+cat "$OUT/stall-sides.md"
+command -v gnuplot > /dev/null || { echo "sides_summary: no gnuplot, no plot" >&2; exit 0; }
+D=$(mktemp -d /tmp/sbco-sides-plot.XXXXXX)
+for v in off bal-only bal sbco; do
+	for g in a b; do
+		awk -F, -v v="$v" -v g="$g" '$1 == v && $2 == 1 && $4 == g { print $3, $5 }' "$CSV" > "$D/$v-$g.dat"
+	done
+done
+for t in png svg; do
+	term="pngcairo size 1000,900"
+	[ $t = svg ] && term="svg size 1000,900"
+	gnuplot << EOF
+set terminal $term
+set output "$OUT/stall-sides.$t"
+set multiplot layout 4,1 title "Two 2-vCPU TCG guests (spin lock), per-second ops/s, repetition 1"
+set ylabel "ops/s"
+set yrange [0:*]
+set key top right
+do for [v in "off bal-only bal sbco"] {
+	set title v
+	plot "$D/".v."-a.dat" with lines title "guest a", "$D/".v."-b.dat" with lines title "guest b"
+}
+unset multiplot
+EOF
+done
+rm -rf "$D"
+echo "sides_summary: $OUT/stall-sides.png, .svg"
