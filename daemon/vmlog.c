@@ -136,7 +136,7 @@ void vmlog_event(void *userdata, const struct sbco_event *ev)
 				 (double)ev->hold_ns / 1e9);
 		log_vm(LOG_WARNING, 0, name, uuid_of(ev->vm), ev->vcpu, ev->tid,
 		       "VM '%s' stalled: vCPU %d (tid %d) runnable without CPU for %.1f s while a "
-		       "sibling runs; %s",
+		       "sibling runs; %s (sbcod(8), GUEST STALLS)",
 		       name, ev->vcpu, ev->tid, (double)ev->starving_ns / 1e9, what);
 		return;
 	}

@@ -7,7 +7,8 @@
 # update_entity_lag() (clamped to +-calc_delta_fair(max_slice + TICK)), scaled by w/w', and
 # place_entity() inflates it by (W + w')/W with W = the other entity + the current one
 # itself (avg_vruntime() includes cfs_rq->curr, which here is the entity being placed).
-# With CORRECT=1 the entity keeps its lag instead (v' = V - vl*w/w', no inflation).
+# With CORRECT=1 the entity keeps its lag instead (v' = V - vl*w/w', no inflation); with
+# CORRECT=2 it is placed at the average with no lag (the NO_PLACE_LAG scheduler feature).
 # Picks follow pick_eevdf(): at each deadline expiry of the current entity, the eligible
 # entity (V - v >= 0) with the earliest deadline runs.
 # A starts LAG0 ms of virtual time behind B (a wakeup or migration places entities with lag).
@@ -23,7 +24,10 @@ function reweight(e,   w0, w1, l, lim, W, vstar, vnew, rel) {
 	if (l < -lim) l = -lim
 	rel = (d0 - v0) * w0 / w1
 	l = l * w0 / w1
-	if (CORRECT) {
+	if (CORRECT == 2) {
+		# NO_PLACE_LAG: place_entity() puts the entity at the average, lag 0
+		vnew = (wo * vo + w1 * v0) / (wo + w1)
+	} else if (CORRECT) {
 		vnew = V() - l
 	} else {
 		# avg_vruntime() with the current entity at its old vruntime and new weight

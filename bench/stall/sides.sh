@@ -10,7 +10,11 @@
 #   bal        anti-stacking with the stall response
 #   sbco       anti-stacking + distance balancing, with the stall response
 # Each variant is a config reload (SIGHUP) then 3 s to settle, then SECS seconds recorded.
-# A guest's second is stalled when its ops/s is below 10 % of its median under off.
+# Stalls are counted two ways: from the host (a SCHED_FIFO sampler reads the vCPU threads'
+# CPU time every second: a VM's second is stalled when one vCPU got < 100 ms and its
+# sibling > 400 ms; tests/lib/vcpu_sampler.sh), and from the guests (a second whose ops/s
+# line is below 10 % of that guest's median under off, or missing: a stalled guest prints
+# late or not at all).
 # Output: OUT/stall-sides.csv (every second: variant,rep,second,guest,ops),
 # OUT/stall-sides.md (per variant: throughput, stalled share, longest stall, sbcod's own
 # stall and lift counts) and OUT/stall-sides.png/svg (per-second series of one repetition).
@@ -28,6 +32,7 @@ LV_SRC=$HERE/tests/libvirt
 W=$(mktemp -d /tmp/sbco-sides.XXXXXX)
 SBCOD=""
 finish() {
+	vcpu_sampler_stop
 	[ -n "$SBCOD" ] && kill "$SBCOD" 2> /dev/null && wait "$SBCOD" 2> /dev/null
 	lv_cleanup
 	rm -rf "$W"
@@ -42,6 +47,15 @@ for d in "$D1" "$D2"; do
 	{ lv_define "$d" 2 spin && lv_start "$d"; } || { echo "sides: $d did not boot" >&2; exit 1; }
 done
 [ -r /sys/kernel/debug/sched/debug ] || mount -t debugfs none /sys/kernel/debug
+. "$HERE/tests/lib/vcpu_sampler.sh"
+vcpus() { # the vCPU threads of domain $1, vCPU 0 first
+	for t in /proc/"$(cat "/run/libvirt/qemu/$1.pid")"/task/*; do
+		c=$(cat "$t/comm")
+		case $c in "CPU "*"/TCG") echo "${c#CPU } ${t##*/}" ;; esac
+	done | sort -n | awk '{ print $2 }' | tr '\n' ' '
+}
+TIDS="$(vcpus "$D1")$(vcpus "$D2")"
+[ "$(echo $TIDS | wc -w)" = 4 ] || { echo "sides: expected 4 vCPU threads, got '$TIDS'" >&2; exit 1; }
 config() { # $1 = variant
 	m=${1%-only}
 	r=true
@@ -63,7 +77,7 @@ log_of() { echo "/var/log/libvirt/qemu/$1-serial.log"; }
 CSV=$OUT/stall-sides.csv
 RUNS=$W/runs.csv
 echo "variant,rep,second,guest,ops" > "$CSV"
-echo "variant,rep,sbcod_stalls,sbcod_lifts" > "$RUNS"
+echo "variant,rep,sbcod_stalls,sbcod_lifts,host_seconds,host_stalled_a,host_stalled_b,host_longest" > "$RUNS"
 rep=1
 while [ "$rep" -le "$REPS" ]; do
 	case $((rep % 4)) in
@@ -84,17 +98,20 @@ while [ "$rep" -le "$REPS" ]; do
 		sleep 3
 		n1=$(wc -l < "$(log_of "$D1")")
 		n2=$(wc -l < "$(log_of "$D2")")
+		vcpu_sampler_start "$W/samples" "$TIDS"
 		sleep "$SECS"
+		vcpu_sampler_stop
 		for g in a b; do
 			d=$D1 n=$n1
 			[ $g = b ] && d=$D2 n=$n2
 			tail -n +"$((n + 1))" "$(log_of "$d")" | sed -n 's/^spin: ops\/s=//p' | head -n "$SECS" |
 				awk -v v="$v" -v r="$rep" -v g="$g" '{ printf "%s,%d,%d,%s,%d\n", v, r, NR, g, $1 }' >> "$CSV"
 		done
-		echo "$v,$rep,$(counters | tr ' ' ,)" >> "$RUNS"
+		echo "$v,$rep,$(counters | tr ' ' ,),$(vcpu_stalls "$W/samples" | tr ' ' ,)" >> "$RUNS"
 		echo "sides: rep $rep $v: $(tail -1 "$RUNS")" >&2
 	done
 	rep=$((rep + 1))
 done
 cp "$W/sbcod.log" "$OUT/stall-sides-sbcod.log"
-sh "$HERE/bench/stall/sides_summary.sh" "$CSV" "$RUNS" "$OUT"
+cp "$RUNS" "$OUT/stall-sides-runs.csv"
+sh "$HERE/bench/stall/sides_summary.sh" "$CSV" "$RUNS" "$OUT" "$SECS"

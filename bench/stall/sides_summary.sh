@@ -2,18 +2,20 @@
 # SPDX-License-Identifier: MIT
 # Issue 14: the table and plot of bench/stall/sides.sh from its per-second CSV
 # (variant,rep,second,guest,ops) and per-run sbcod counters (variant,rep,stalls,lifts).
-# A guest's second is stalled when its ops/s is below 10 % of that guest's median over all
-# seconds under off. Writes OUT/stall-sides.md (also printed) and, with gnuplot,
+# Stalled seconds from the host (RUNS: the SCHED_FIFO sampler's count per run) and from
+# the guests: a second whose ops/s line is below 10 % of that guest's median over all
+# seconds under off, or missing (SECS lines expected per guest and run). Writes OUT/stall-sides.md (also printed) and, with gnuplot,
 # OUT/stall-sides.png/svg (the per-second series of repetition 1 of each variant).
-# usage: bench/stall/sides_summary.sh CSV RUNS OUT
+# usage: bench/stall/sides_summary.sh CSV RUNS OUT SECS
 set -u
 CSV=$1
 RUNS=$2
 OUT=$3
+SECS=$4
 {
-	echo "| variant | runs | ops/s (2 guests), median of runs | min - max | vs off | stalled guest-seconds | longest stall | sbcod: stalls seen | anti-stacking lifted |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-	awk -F, -v runs="$RUNS" '
+	echo "| variant | runs | ops/s (2 guests), median of runs | min - max | vs off | stalled VM-seconds, host view | longest, host view | stalled guest-seconds, guest view (low or missing lines) | sbcod: stalls seen | anti-stacking lifted |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	awk -F, -v runs="$RUNS" -v secs="$SECS" '
 	NR == 1 { next }
 	{ v = $1; key = v SUBSEP $2 SUBSEP $4
 	  val[key, $3] = $5; if ($3 > len[key]) len[key] = $3
@@ -28,13 +30,14 @@ OUT=$3
 			split(l, f, ",")
 			if (f[1] == "variant") continue
 			st[f[1]] += f[3]; li[f[1]] += f[4]
+			hs[f[1]] += f[5]; hst[f[1]] += f[6] + f[7]; if (f[8] > hl[f[1]]) hl[f[1]] = f[8]
 		}
 		for (g in noff) { delete tmp; for (i = 1; i <= noff[g]; i++) tmp[i] = offv[g, i]; ref[g] = median(tmp, noff[g]) }
 		split("off bal-only bal sbco", order, " ")
 		for (o = 1; o <= 4; o++) {
 			v = order[o]
 			if (!(v in vars)) continue
-			nr = 0; secs = 0; stalled = 0; longest = 0
+			nr = 0; gsecs = 0; stalled = 0
 			delete tot
 			for (k in reps) {
 				split(k, p, SUBSEP)
@@ -42,11 +45,12 @@ OUT=$3
 				r = p[2]; sum = 0
 				for (gi = 1; gi <= 2; gi++) {
 					g = gi == 1 ? "a" : "b"; key = v SUBSEP r SUBSEP g
-					delete tmp; run = 0
+					delete tmp
 					for (s = 1; s <= len[key]; s++) {
-						x = val[key, s]; tmp[s] = x; secs++
-						if (x < 0.1 * ref[g]) { stalled++; run++; if (run > longest) longest = run } else run = 0
+						x = val[key, s]; tmp[s] = x
+						if (x < 0.1 * ref[g]) stalled++
 					}
+					gsecs += secs; stalled += secs - len[key]
 					sum += median(tmp, len[key])
 				}
 				tot[++nr] = sum
@@ -55,9 +59,10 @@ OUT=$3
 			for (i = 1; i <= nr; i++) tmp[i] = tot[i]
 			m = median(tmp, nr)
 			if (v == "off") moff = m
-			printf "| %s | %d | %.0f | %.0f - %.0f | %s | %.1f %% (%d of %d) | %d s | %d | %d |\n", v, nr, m, tmp[1], tmp[nr],
+			printf "| %s | %d | %.0f | %.0f - %.0f | %s | %.1f %% (%d of %d) | %d s | %.1f %% (%d of %d) | %d | %d |\n", v, nr, m, tmp[1], tmp[nr],
 				v == "off" || !moff ? "-" : sprintf("%+.1f %%", 100 * (m / moff - 1)),
-				secs ? 100 * stalled / secs : 0, stalled, secs, longest, st[v], li[v]
+				hs[v] ? 100 * hst[v] / (2 * hs[v]) : 0, hst[v], 2 * hs[v], hl[v],
+				gsecs ? 100 * stalled / gsecs : 0, stalled, gsecs, st[v], li[v]
 		}
 	}' "$CSV"
 } > "$OUT/stall-sides.md"
