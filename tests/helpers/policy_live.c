@@ -188,6 +188,9 @@ static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 		bal.nice_step = atoi(getenv("SBCO_NICE_STEP"));
 	if (sbco_engine_new(&sbco_host_ops_real, (void *)"/", "/", pat, &bal, NULL, &e) < 0)
 		goto out;
+	/* stacking under bal is asserted here; the stall response (issue 14, stall_live)
+	 * would lift anti-stacking of a stalled VM */
+	sbco_engine_set_stall(e, NULL, false);
 	if (getenv("SBCO_LEVER")) { /* slice, weight or nice: one lever only */
 		for (int l = SBCO_LEVER_SLICE; l <= SBCO_LEVER_NICE; l++)
 			if (!strcmp(getenv("SBCO_LEVER"), sbco_lever_name((enum sbco_lever)l))) {
