@@ -31,6 +31,18 @@ OUT=${2:-}
 NAME=${3:-stall}
 [ -s "$D/trace.txt" ] || { echo "analyze: no $D/trace.txt" >&2; exit 1; }
 
+# the lines every multi-panel plot starts with (after its "set multiplot"): margins, the
+# phase's seconds on x, the key, and the first panel's log-scale ops/s axis
+panels_head() {
+	cat << EOF
+set lmargin at screen 0.08
+set rmargin at screen 0.86
+set xrange [-0.5:$nsec - 0.5]
+set key outside right top font ",8" spacing 0.75 samplen 1.5
+set ylabel "ops/s"
+set logscale y
+EOF
+}
 median() { sort -n | awk '{ v[++n] = $1 } END { if (n) print n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2; else print 0 }'; }
 MA=$(median < "$D/ops-a.txt")
 MB=$(median < "$D/ops-b.txt")
@@ -358,12 +370,7 @@ cpu_panel() {
 {
 	cat << EOF
 set multiplot layout 4,1 title "$desc"
-set lmargin at screen 0.08
-set rmargin at screen 0.86
-set xrange [-0.5:$nsec - 0.5]
-set key outside right top font ",8" spacing 0.75 samplen 1.5
-set ylabel "ops/s"
-set logscale y
+$(panels_head)
 set yrange [1:*]
 plot "$D/persec.plot" using 1:(\$2 + 1) with linespoints lc rgb "#f16913" title "a (+1)", "" using 1:(\$3 + 1) with linespoints lc rgb "#4292c6" title "b (+1)", "" using 1:(\$4 == 1 ? 1.5 : 1/0) with points pt 7 lc rgb "#f16913" title "a stall", "" using 1:(\$5 == 1 ? 1.2 : 1/0) with points pt 7 lc rgb "#4292c6" title "b stall"
 unset logscale y
@@ -432,12 +439,7 @@ if [ -s "$D/dumps.txt" ]; then
 	if [ -s "$D/groups.dat" ]; then
 		plot groups << EOF
 set multiplot layout 3,1 title "$desc: VM group entities (scheduler dumps)"
-set lmargin at screen 0.08
-set rmargin at screen 0.86
-set xrange [-0.5:$nsec - 0.5]
-set key outside right top font ",8" spacing 0.75 samplen 1.5
-set ylabel "ops/s"
-set logscale y
+$(panels_head)
 plot "$D/persec.plot" using 1:(\$2 + 1) with linespoints lc rgb "#f16913" title "a (+1)", "" using 1:(\$3 + 1) with linespoints lc rgb "#4292c6" title "b (+1)"
 unset logscale y
 set ylabel "group weight (shares)"
