@@ -19,6 +19,7 @@
 # OUT/stall-sides.md (per variant: throughput, stalled share, longest stall, sbcod's own
 # stall and lift counts) and OUT/stall-sides.png/svg (per-second series of one repetition).
 # usage: bench/stall/sides.sh BUILD [REPS [SECS]]   (root; defaults 3 40)
+# env: SIDES_DETECT_MS (stall.detect_ms of sbcod, default its own), STALL_OUT (bench/results)
 set -u
 B=$(cd "${1:-build}" && pwd)
 REPS=${2:-3}
@@ -60,7 +61,7 @@ config() { # $1 = variant
 	m=${1%-only}
 	r=true
 	[ "$1" = bal-only ] && r=false
-	echo "{\"mode\": \"off\", \"interval_ms\": 250, \"stall\": {\"respond\": $r}, \"vms\": [{\"match\": \"$LV_PREFIX-*\", \"mode\": \"$m\"}]}" > "$W/sbco.json"
+	echo "{\"mode\": \"off\", \"interval_ms\": 250, \"stall\": {\"respond\": $r${SIDES_DETECT_MS:+, \"detect_ms\": $SIDES_DETECT_MS}}, \"vms\": [{\"match\": \"$LV_PREFIX-*\", \"mode\": \"$m\"}]}" > "$W/sbco.json"
 }
 config off
 . "$HERE/tests/lib/sbcod_start.sh"
