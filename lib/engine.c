@@ -48,15 +48,27 @@ struct sbco_engine {
 	struct sbco_stall_tracker stall;
 	struct sbco_placement *pl; /* the stripes of the VM set in force (lifted VMs too) */
 	size_t nr_pl;
+	bool *striped; /* parallel to vms: the VM has stripes in pl */
 };
 
 static bool own_cgroups(const struct sbco_engine *e);
 
-static struct vm_counter *vm_counter_of(struct sbco_engine *e, int32_t pid)
+/* The counters of the VM with this pid, NULL when it has none yet. */
+static const struct vm_counter *find_counter(const struct sbco_engine *e, int32_t pid)
 {
 	for (size_t i = 0; i < e->nr_counters; i++)
 		if (e->counters[i].pid == pid)
 			return &e->counters[i];
+	return NULL;
+}
+
+/* The same, created when missing (NULL only without memory). */
+static struct vm_counter *vm_counter_of(struct sbco_engine *e, int32_t pid)
+{
+	const struct vm_counter *f = find_counter(e, pid);
+
+	if (f)
+		return &e->counters[f - e->counters];
 	if (e->nr_counters == e->cap_counters) {
 		size_t cap = e->cap_counters ? 2 * e->cap_counters : 16;
 		struct vm_counter *n = realloc(e->counters, cap * sizeof(*n));
@@ -80,10 +92,9 @@ static struct sbco_vm_counts *counter_of(struct sbco_engine *e, int32_t pid)
 /* Is anti-stacking of the VM with this pid lifted after a stall? */
 static bool lifted(const struct sbco_engine *e, int32_t pid)
 {
-	for (size_t i = 0; i < e->nr_counters; i++)
-		if (e->counters[i].pid == pid)
-			return e->counters[i].hold.lifted;
-	return false;
+	const struct vm_counter *c = find_counter(e, pid);
+
+	return c && c->hold.lifted;
 }
 
 /* Keep the counters of VMs still in the set only. */
@@ -99,20 +110,19 @@ static void prune_counters(struct sbco_engine *e)
 
 int sbco_engine_vm_counts(const struct sbco_engine *e, int32_t pid, struct sbco_vm_counts *ret)
 {
-	for (size_t i = 0; i < e->nr_counters; i++)
-		if (e->counters[i].pid == pid) {
-			const struct sbco_stall_hold *h = &e->counters[i].hold;
+	const struct vm_counter *c = find_counter(e, pid);
 
-			*ret = e->counters[i].c;
-			ret->stalls = h->stalls;
-			ret->stalled_ns = h->stalled_ns;
-			ret->lifts = h->lifts;
-			ret->stalled = h->stalled;
-			ret->lifted = h->lifted;
-			return 0;
-		}
-	*ret = (struct sbco_vm_counts){0};
-	return -ENOENT;
+	if (!c) {
+		*ret = (struct sbco_vm_counts){0};
+		return -ENOENT;
+	}
+	*ret = c->c;
+	ret->stalls = c->hold.stalls;
+	ret->stalled_ns = c->hold.stalled_ns;
+	ret->lifts = c->hold.lifts;
+	ret->stalled = c->hold.stalled;
+	ret->lifted = c->hold.lifted;
+	return 0;
 }
 
 void sbco_engine_set_observer(struct sbco_engine *e, sbco_event_fn fn, void *userdata)
@@ -218,6 +228,7 @@ struct sbco_engine *sbco_engine_free(struct sbco_engine *e)
 	free(e->counters);
 	sbco_stall_tracker_clear(&e->stall);
 	free(e->pl);
+	free(e->striped);
 	free(e->root);
 	free(e);
 	return NULL;
@@ -348,10 +359,11 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 	struct sbco_vm_list *copy = calloc(1, sizeof(*copy));
 	struct sbco_vm_policy *pc = calloc(vms->nr + 1, sizeof(*pc));
 	struct sbco_placement *pl = NULL, *act = NULL;
+	bool *striped = calloc(vms->nr + 1, sizeof(*striped));
 	size_t n = 0, na = 0;
 	int r = 0;
 
-	if (!copy || !pc)
+	if (!copy || !pc || !striped)
 		goto oom;
 	for (size_t i = 0; i < vms->nr; i++)
 		if (sbco_vm_list_add(copy, &vms->vms[i]) < 0)
@@ -370,22 +382,27 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 	e->pol = pc;
 	prune_counters(e);
 	/* VMs whose anti-stacking is lifted after a stall keep their original CPUs */
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		striped[pl[i].vm] = true;
 		if (!lifted(e, copy->vms[pl[i].vm].pid))
 			act[na++] = pl[i];
+	}
 	for (size_t i = 0; i < na && r == 0; i++)
 		r = place(e, copy, &act[i]);
 	if (r == 0)
 		unplace(e, copy, act, na);
 	free(act);
 	free(e->pl);
+	free(e->striped);
 	e->pl = pl;
 	e->nr_pl = n;
+	e->striped = striped;
 	return r;
 oom:
 	sbco_vm_list_free(copy);
 	free(pc);
 	free(pl);
+	free(striped);
 	return -ENOMEM;
 }
 
@@ -494,16 +511,15 @@ static int stalls(struct sbco_engine *e, const struct sbco_snapshot *s,
 		const struct sbco_vm *cvm = sbco_vm_list_find_pid(e->vms, set->vms[i].tgid);
 		size_t v = cvm ? (size_t)(cvm - e->vms->vms) : 0;
 		struct vm_counter *c = cvm ? vm_counter_of(e, cvm->pid) : NULL;
-		bool placed = false;
+		bool placed;
 		enum sbco_stall_step step;
 		uint64_t before;
 
 		if (!c)
 			continue;
 		before = c->hold.stalls;
-		for (size_t k = 0; k < e->nr_pl && !placed; k++)
-			placed = e->pl[k].vm == v;
-		placed = placed && mode[i] != SBCO_MODE_OFF && e->stall_response;
+		placed =
+		    e->striped && e->striped[v] && mode[i] != SBCO_MODE_OFF && e->stall_response;
 		step = sbco_stall_step(&c->hold, st[i].stalled, placed && !c->hold.lifted,
 				       &e->stall_cfg, now);
 		e->st.stalls += c->hold.stalls - before;
