@@ -15,6 +15,8 @@
 #include "request.h"
 #include "view.h"
 
+int request_timeout_ms = 5000;
+
 int request_send(const char *path, const char *json, char **ret_reply)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -50,11 +52,11 @@ int request_send(const char *path, const char *json, char **ret_reply)
 		close(fd);
 		return -ENOMEM;
 	}
-	for (;;) { /* bounded: the daemon answers within its 1 s request limit */
+	for (;;) { /* bounded: sbcod answers within its 1 s request limit once it runs */
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		ssize_t n;
 
-		if (poll(&p, 1, 5000) <= 0) {
+		if (poll(&p, 1, request_timeout_ms) <= 0) {
 			free(buf);
 			close(fd);
 			return -ETIMEDOUT;

@@ -7,6 +7,9 @@
 
 /* Send json (one request), read the whole reply into *ret_reply (caller frees).
  * Returns 0 or -errno (-ECONNREFUSED/-ENOENT when sbcod is not running). */
+/* how long to wait for each part of sbcod's answer (--timeout; default 5000) */
+extern int request_timeout_ms;
+
 int request_send(const char *path, const char *json, char **ret_reply);
 
 #include <stdbool.h>

@@ -5,7 +5,7 @@ _sbcoctl() {
 	cur=${COMP_WORDS[COMP_CWORD]}
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	verbs="analyze snapshot vms status distance runqueue top daemon-vms metrics reload set-mode request config"
-	opts="--json --all --alpha --pattern --root --uri --no-libvirt --qmp --socket --delay --iterations --color --help"
+	opts="--json --all --alpha --pattern --root --uri --no-libvirt --qmp --socket --timeout --delay --iterations --color --help"
 	case "$prev" in
 	analyze | --root) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--color) COMPREPLY=($(compgen -W "auto always never" -- "$cur")); return ;;

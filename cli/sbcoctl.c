@@ -53,6 +53,7 @@ static int usage(FILE *f)
 		   "      --qmp           vms: vCPU thread ids from QMP (taints the domain)\n"
 		   "  -c, --config FILE   vms: the config (default /etc/sbco/sbco.json)\n"
 		   "  -S, --socket PATH   sbcod's socket (default /run/sbco/sbcod.sock)\n"
+		   "  -t, --timeout SECS  wait this long for sbcod's answer (default 5)\n"
 		   "  -d, --delay SECS    top: refresh interval (default 1)\n"
 		   "  -n, --iterations N  top: stop after N refreshes\n"
 		   "      --color WHEN    auto (default), always or never; NO_COLOR is honoured\n"
@@ -122,6 +123,7 @@ int main(int argc, char **argv)
 	    {"qmp", no_argument, NULL, 'Q'},
 	    {"config", required_argument, NULL, 'c'},
 	    {"socket", required_argument, NULL, 'S'},
+	    {"timeout", required_argument, NULL, 't'},
 	    {"delay", required_argument, NULL, 'd'},
 	    {"iterations", required_argument, NULL, 'n'},
 	    {"color", required_argument, NULL, 'C'},
@@ -138,7 +140,7 @@ int main(int argc, char **argv)
 	int c, r, ret = 1;
 	unsigned delay_ms = 1000, iterations = 0;
 
-	while ((c = getopt_long(argc, argv, "jaA:p:r:u:S:d:n:c:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jaA:p:r:u:S:t:d:n:c:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			oo.json = true;
@@ -177,6 +179,20 @@ int main(int argc, char **argv)
 		case 'S':
 			sock = optarg;
 			break;
+		case 't': {
+			double t;
+
+			errno = 0;
+			t = strtod(optarg, &end);
+			if (errno || *end || !(t >= 0.1 && t <= 3600)) {
+				fprintf(stderr,
+					"sbcoctl: --timeout: seconds in [0.1, 3600], got '%s'\n",
+					optarg);
+				return 2;
+			}
+			request_timeout_ms = (int)(t * 1000);
+			break;
+		}
 		case 'd': {
 			double d;
 

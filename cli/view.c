@@ -121,6 +121,7 @@ void view_status(FILE *f, const cJSON *r)
 	   view_num(c, "interval_ms"), view_num(c, "last_read_ms"), view_num(c, "last_policy_ms"),
 	   view_num(c, "avg_ms"), view_num(c, "max_ms"));
 	kv(f, "dump size", "%.0f bytes", view_num(c, "dump_bytes"));
+	kv(f, "slow cycles", "%.0f held the loop over 1 s", view_num(c, "slow"));
 	kv(f, "cycles", "%.0f good, %.0f failed (%.0f in a row now)", view_num(r, "cycles"),
 	   view_num(r, "failed_cycles"), view_num(r, "failed_cycles_in_a_row"));
 	kv(f, "actions", "%.0f nudges (%.0f refused), %.0f placements, %.0f skipped (thread gone)",

@@ -213,18 +213,23 @@ static int conn_read(struct conn *c)
 static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct conn *c = userdata;
+	struct daemon *d = c->d;
+	uint64_t t0 = daemon_now_ns();
+	int r = 0;
 
 	(void)s;
 	(void)fd;
 	if (!c->writing && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		if (conn_read(c) < 0) {
 			conn_free(c);
+			daemon_held(d, "a control request", t0);
 			return 0;
 		}
-		if (!c->writing)
-			return 0;
 	}
-	return c->writing ? conn_write(c) : 0;
+	if (c->writing)
+		r = conn_write(c);
+	daemon_held(d, "a control request", t0);
+	return r;
 }
 
 static int on_conn_timeout(sd_event_source *s, uint64_t usec, void *userdata)

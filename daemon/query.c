@@ -69,6 +69,7 @@ static cJSON *cycle_info(struct daemon *d)
 				d->cost.n ? (double)d->cost.sum_ns / (double)d->cost.n / 1e6 : 0);
 	cJSON_AddNumberToObject(c, "max_ms", (double)d->cost.max_ns / 1e6);
 	cJSON_AddNumberToObject(c, "dump_bytes", (double)d->cost.dump_bytes);
+	cJSON_AddNumberToObject(c, "slow", (double)d->cost.slow);
 	return c;
 }
 

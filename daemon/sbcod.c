@@ -25,12 +25,23 @@
 #define DEFAULT_STATE  "/run/sbco/state.json"
 #define DEFAULT_SOCKET "/run/sbco/sbcod.sock"
 
-static uint64_t now_ns(void)
+uint64_t daemon_now_ns(void)
 {
 	struct timespec t;
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+#define now_ns daemon_now_ns
+
+void daemon_held(struct daemon *d, const char *what, uint64_t t0)
+{
+	uint64_t t = now_ns();
+
+	if (t - t0 > d->cost.held_ns) {
+		d->cost.held_ns = t - t0;
+		d->cost.held_what = what;
+	}
 }
 
 int daemon_refresh(struct daemon *d, bool restore_first)
@@ -178,12 +189,40 @@ static int one_cycle(struct daemon *d)
 	return r;
 }
 
+/* The loop held for seconds (a starved daemon, a hung libvirtd, a slow disk under the state
+ * journal): control requests and signals waited as long. due is when this tick should have
+ * run, so a tick that starts late counts what held the loop before it (another handler, or
+ * no CPU at all); t0, t_lv split the tick's own time. Counted; logged once a minute at most */
+static void slow_tick(struct daemon *d, uint64_t due, uint64_t t0, uint64_t t_lv, int r)
+{
+	struct cycle_cost *c = &d->cost;
+	uint64_t t = now_ns(), late = t0 > due ? t0 - due : 0, held = c->held_ns;
+	const char *what = c->held_what ? c->held_what : "none";
+
+	c->held_ns = 0;
+	c->held_what = NULL;
+	if (t - t0 + late < SLOW_TICK_NS)
+		return;
+	c->slow++;
+	if (c->slow_warn_ns && t - c->slow_warn_ns < 60 * SLOW_TICK_NS)
+		return;
+	c->slow_warn_ns = t;
+	log_warning("Slow cycle: the loop was held %.2f s: the tick ran %.2f s late (the longest "
+		    "handler before it: %s, %.2f s) and took %.2f s (discovery %.2f s, dump read "
+		    "%.2f s, policy %.2f s%s); control requests waited as long (%lu slow so far)",
+		    (double)(t - t0 + late) / 1e9, (double)late / 1e9, what, (double)held / 1e9,
+		    (double)(t - t0) / 1e9, (double)(t_lv - t0) / 1e9,
+		    r >= 0 ? (double)c->read_ns / 1e9 : 0.0,
+		    r >= 0 ? (double)c->cycle_ns / 1e9 : 0.0, r >= 0 ? "" : ", cycle failed",
+		    (unsigned long)c->slow);
+}
+
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
+	uint64_t t0 = now_ns(), due = usec * 1000, t_lv;
 	int r;
 
-	(void)usec;
 	r = sbco_topology_refresh(d->root, &d->topo);
 	if (r > 0) {
 		char on[256];
@@ -199,6 +238,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		daemon_refresh(d, false);
 	if (d->pw && !sbco_proc_watch_has_events(d->pw) && sbco_proc_watch_process(d->pw) > 0)
 		daemon_refresh(d, false);
+	t_lv = now_ns();
 	r = one_cycle(d);
 	if (r < 0) {
 		d->cycles_bad++;
@@ -216,6 +256,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		notify_status(d);
 		daemon_textfile(d, now_ns());
 	}
+	slow_tick(d, due, t0, t_lv, r);
 	if (d->once && d->ready)
 		return sd_event_exit(sd_event_source_get_event(s), 0);
 	sd_event_now(sd_event_source_get_event(s), CLOCK_MONOTONIC, &usec);
@@ -230,8 +271,11 @@ static int on_libvirt(sd_event_source *s, int fd, uint32_t revents, void *userda
 	(void)s;
 	(void)fd;
 	(void)revents;
-	if (sbco_libvirt_process(d->lv, now_ns()) > 0)
+	uint64_t t0 = now_ns();
+
+	if (sbco_libvirt_process(d->lv, t0) > 0)
 		daemon_refresh(d, false);
+	daemon_held(d, "libvirt events", t0);
 	return 0;
 }
 
@@ -246,12 +290,15 @@ static int on_proc(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	(void)s;
 	(void)fd;
 	(void)revents;
+	uint64_t t0 = now_ns();
+
 	r = sbco_proc_watch_process(d->pw);
 	n = sbco_proc_watch_changed(d->pw, &pids);
 	for (size_t i = 0; d->lv && i < n; i++) /* a libvirt domain's vCPU came or went */
 		sbco_libvirt_mark_pid(d->lv, pids[i]);
 	if (r > 0)
 		daemon_refresh(d, false);
+	daemon_held(d, "process events", t0);
 	return 0;
 }
 
@@ -265,11 +312,14 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *
 
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
+	uint64_t t0 = now_ns();
+
 	(void)s;
 	(void)si;
 	sd_notify(false, "RELOADING=1");
 	daemon_reload(userdata, NULL, 0);
 	sd_notify(false, "READY=1");
+	daemon_held(userdata, "reload (SIGHUP)", t0);
 	return 0;
 }
 

@@ -21,7 +21,14 @@ struct cycle_cost {
 	uint64_t read_ns, cycle_ns; /* the last good cycle: reading the dump, the rest */
 	uint64_t max_ns, sum_ns, n; /* whole cycles since start */
 	size_t dump_bytes;
+	uint64_t slow;	       /* ticks that held the loop over SLOW_TICK_NS */
+	uint64_t slow_warn_ns; /* when the last slow-tick warning was logged */
+	uint64_t held_ns;      /* the longest other handler since the last tick, */
+	const char *held_what; /* and what it was (static string) */
 };
+
+/* a timer tick that holds the loop this long delays control requests and signals: say so */
+#define SLOW_TICK_NS (1000ull * 1000 * 1000)
 
 struct daemon {
 	sd_event *ev;
@@ -51,6 +58,12 @@ struct daemon {
 	size_t nr_pol_since;
 	bool textfile_failing;
 };
+
+/* CLOCK_MONOTONIC in ns */
+uint64_t daemon_now_ns(void);
+/* A handler other than the timer tick ran since t0 (what: a static string): the longest
+ * one since the last tick is named by a "Slow cycle" warning */
+void daemon_held(struct daemon *d, const char *what, uint64_t t0);
 
 /* Re-read the config; on errors log them and keep the running one. Returns 0 or -EINVAL,
  * with the error text in err (may be NULL). */

@@ -8,6 +8,8 @@
 #  2. a VM is killed (SIGKILL) mid-cycle: same, and it leaves sbcod's VM list; then sbcod
 #     itself is SIGKILLed, and `sbcod --restore-state` puts back the other VM's originals
 #     from the state file, skipping the dead VM's threads.
+#  3. the loop held 2 s (placing a VM that appears later): logged as a slow cycle,
+#     counted, and sbcoctl --timeout bounds the wait of a client.
 set -u
 B=${1:-build}
 . "$(dirname "$0")/../lib/debugfs.sh"
@@ -96,4 +98,37 @@ unset SBCO_FAULT_AT SBCO_FAULT_RUN SBCO_FAULT_LOG
 [ "$(aff "$Z0")" = "$ALL" ] && [ "$(aff "$Z1")" = "$ALL" ] ||
 	{ cat "$W/restore.log"; fail "fZ not restored from the state file"; }
 echo "ok: after kill -9, --restore-state put fZ back ($ALL), the dead VM's records skipped"
+
+# 3. the loop held for 2 s (as by a starved daemon or a hung libvirtd): a VM that appears
+# while sbcod runs is placed, and the fault sleeps 2 s before that placement. A "Slow
+# cycle" warning says so, status counts it, a client with a short --timeout gets a clear
+# error instead of hanging, and the default one gets its answer
+echo '{"libvirt_uri": null, "mode": "off", "interval_ms": 100, "vms": [{"name": "fW", "mode": "bal"}]}' > "$W/c3.json"
+export SBCO_FAULT_AT=sched_setaffinity SBCO_FAULT_NTH=1 SBCO_FAULT_LOG="$W/f3.log"
+export SBCO_FAULT_RUN="sleep 2"
+mv "$W/log" "$W/log2"
+start_sbcod "$W/c3.json"
+unset SBCO_FAULT_AT SBCO_FAULT_RUN SBCO_FAULT_LOG
+[ "$(num slow)" = 0 ] || fail "status cycle.slow = $(num slow) before any hold"
+fakevm fW 2
+W0=$T0
+for _ in $(seq 1 100); do grep -q 'Slow cycle' "$W/log" && break; sleep 0.1; done
+grep -q '^fired sched_setaffinity 1 rc 0$' "$W/f3.log" || fail "fault 3 did not fire: $(cat "$W/f3.log" 2>&1)"
+grep -Eq 'Slow cycle: the loop was held [1-9]\.[0-9]* s: .*(handler before it: process events, [1-9]\.|discovery [1-9]\.)' "$W/log" ||
+	fail "no 'Slow cycle' warning naming the process events (or discovery) as what held the loop"
+[ "$(aff "$W0")" != "$ALL" ] || fail "fW not placed after the hold"
+[ "$(num slow)" = 1 ] || fail "status cycle.slow = $(num slow), want 1"
+$S status | grep -q '^slow cycles *1 held the loop over 1 s' || fail "sbcoctl status lacks the slow cycles line"
+kill -STOP "$SBCOD"
+t0=$(date +%s%N)
+out=$(timeout 10 $S --timeout 0.3 status 2>&1)
+rc=$?
+t1=$(date +%s%N)
+kill -CONT "$SBCOD"
+[ $rc != 0 ] && [ $rc != 124 ] || fail "sbcoctl --timeout 0.3 against a stopped sbcod: exit $rc"
+echo "$out" | grep -qi 'timed out' || fail "no timeout error: $out"
+[ $(((t1 - t0) / 1000000)) -lt 3000 ] || fail "--timeout 0.3 took $(((t1 - t0) / 1000000)) ms"
+$S status > /dev/null || fail "no answer after SIGCONT"
+echo "ok: a 2 s hold logged as a slow cycle and counted; sbcoctl --timeout 0.3 failed in $(((t1 - t0) / 1000000)) ms on a stopped sbcod"
+sed -n "s/.*Slow cycle: /  sbcod said: /p" "$W/log"
 echo PASS

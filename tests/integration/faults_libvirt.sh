@@ -33,7 +33,7 @@ D2=$LV_PREFIX-b
 { lv_define "$D1" 2 spin && lv_define "$D2" 2 spin && lv_start "$D1" && lv_start "$D2"; } ||
 	fail "test domains did not boot"
 echo "ok: isolated libvirtd and two TCG guests up in $(($(date +%s) - t0)) s"
-CTL="$B/sbcoctl --socket $W/sock request"
+CTL="$B/sbcoctl --timeout 30 --socket $W/sock request"
 aff_of() { $LV_VIRSH vcpuinfo "$1" | sed -n 's/^CPU Affinity: *//p' | tr '\n' ' '; }
 num() { $CTL '{"cmd":"status"}' | sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p"; }
 up() { $CTL '{"cmd":"metrics"}' | grep -o 'sbco_libvirt_up [01]' | cut -d' ' -f2; }
@@ -73,7 +73,7 @@ lv_libvirtd_start || fail "libvirtd did not restart"
 ok=0
 for _ in $(seq 1 150); do [ "$(up)" = 1 ] && { ok=1; break; }; sleep 0.1; done
 [ $ok = 1 ] || fail "no reconnection within 15 s of libvirtd's restart"
-"$B/sbcoctl" --socket "$W/sock" daemon-vms > "$W/vms"
+"$B/sbcoctl" --timeout 30 --socket "$W/sock" daemon-vms > "$W/vms"
 grep -q "^$D1 " "$W/vms" && grep -q "^$D2 " "$W/vms" || { cat "$W/vms"; fail "domains lost"; }
 placed "$D1" && placed "$D2" || fail "placement lost across the restart"
 $CTL "{\"cmd\":\"set-mode\",\"vm\":\"$D1\",\"mode\":\"off\"}" | grep -q '"ok":true' || fail "set-mode"
@@ -94,7 +94,7 @@ cycling
 [ "$(num vanished)" -ge 1 ] || fail "the destroyed domain's changes were not skipped: $(cat "$W/f2.log")"
 ok=0
 for _ in $(seq 1 30); do
-	"$B/sbcoctl" --socket "$W/sock" daemon-vms > "$W/vms" 2>&1
+	"$B/sbcoctl" --timeout 30 --socket "$W/sock" daemon-vms > "$W/vms" 2>&1
 	grep -q "^$D1 " "$W/vms" && ! grep -q "^$D2 " "$W/vms" && { ok=1; break; }
 	sleep 0.1
 done

@@ -56,7 +56,7 @@ echo "ok: sbcoctl vms (offline) shows the metadata's mode over the config and th
 
 . "$HERE/../lib/sbcod_start.sh"
 sbcod_start "$W/sbco.json" "$W/sbcod.log" || fail "sbcod not READY"
-vms() { "$B/sbcoctl" --socket "$W/sock" daemon-vms; }
+vms() { "$B/sbcoctl" --timeout 30 --socket "$W/sock" daemon-vms; }
 out=$(vms)
 echo "$out" | grep -Eq "^$D1 .* sbco +0.50 metadata " || { echo "$out"; fail "sbcod: $D1 not sbco from metadata"; }
 echo "$out" | grep -Eq "^$D2 .* bal +0.67 rule " || { echo "$out"; fail "sbcod: $D2 not bal"; }
@@ -89,7 +89,7 @@ case "$pinned1" in *yy*) fail "$D1 not anti-stacked in mode sbco: $pinned1" ;; e
 $LV_VIRSH metadata "$D1" --uri "$NS" --key sbco --set "<policy mode='off'/>" --live > /dev/null ||
 	fail "virsh metadata --set"
 t0=$(date +%s%N) # from the moment libvirt has it
-c0=$("$B/sbcoctl" --socket "$W/sock" request '{"cmd":"status"}' | jq .cycles)
+c0=$("$B/sbcoctl" --timeout 30 --socket "$W/sock" request '{"cmd":"status"}' | jq .cycles)
 i=0
 while [ $i -lt 250 ] && ! vms | grep -Eq "^$D1 .* off +0.67 metadata "; do sleep 0.02; i=$((i + 1)); done
 t1=$(date +%s%N)
@@ -97,7 +97,7 @@ vms | grep -Eq "^$D1 .* off +0.67 metadata " || { vms; fail "$D1 did not follow 
 ms=$(((t1 - t0) / 1000000))
 # "within one cycle", independent of how loaded the host is: the change was in force from
 # the cycle that was current when libvirt took it, or the next
-c1=$("$B/sbcoctl" --socket "$W/sock" request '{"cmd":"vms"}' |
+c1=$("$B/sbcoctl" --timeout 30 --socket "$W/sock" request '{"cmd":"vms"}' |
 	jq ".vms[] | select(.name == \"$D1\") | .policy_since_cycle")
 [ -n "$c0" ] && [ -n "$c1" ] && [ "$c1" -le $((c0 + 1)) ] ||
 	fail "mode in force from cycle $c1, libvirt had it at cycle $c0: more than one cycle"

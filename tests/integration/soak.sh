@@ -46,7 +46,7 @@ cat > "$W/sbco.json" << JSON
 JSON
 SBCOD_SETSID=1 sbcod_start "$W/sbco.json" "$W/sbcod.log" || fail "sbcod not READY"
 PID0=$SBCOD
-CTL="$B/sbcoctl --socket $W/sock"
+CTL="$B/sbcoctl --timeout 30 --socket $W/sock"
 sample() { # t rss_kb fds vms cycles failed_cycles
 	rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SBCOD/status")
 	fds=$(ls "/proc/$SBCOD/fd" | wc -l)

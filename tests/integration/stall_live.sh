@@ -56,7 +56,7 @@ TIDS="$(vcpu_tids "$A") $(vcpu_tids "$Bv")"
 for t in $TIDS; do aff "$t"; done > "$W/orig"
 
 metric() { # $1 = name: the sum of its samples of the test's VMs dA and dB
-	"$B/sbcoctl" --socket "$W/sock" metrics |
+	"$B/sbcoctl" --timeout 30 --socket "$W/sock" metrics |
 		awk -v m="$1" 'index($1, m "{vm=\"dA\"") == 1 || index($1, m "{vm=\"dB\"") == 1 { s += $2 } END { print s + 0 }'
 }
 
