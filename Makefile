@@ -171,7 +171,8 @@ bench: all
 # On this host, in the foreground, with the shipped config (root; mounts debugfs if needed).
 run: deps all
 	$(Q)mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-	$(BUILD)/sbcod --foreground --config conf/sbco.json
+	$(Q)echo "sbcod: SCHED_FIFO 1 as the unit runs it (sbcod(8), SYSTEMD)"
+	chrt -f 1 $(BUILD)/sbcod --foreground --config conf/sbco.json
 
 # Two TCG guests under a private libvirtd, hogs, sbcod switching off -> bal -> sbco (root).
 demo: deps all

@@ -177,8 +177,11 @@ static void view_stall(FILE *f, const cJSON *vm)
 	if (now)
 		fprintf(f, " (vCPU %.0f tid %.0f runnable without CPU for %.1f s)",
 			view_num(st, "vcpu"), view_num(st, "tid"), view_num(st, "starving_s"));
-	fprintf(f, "; %.0f stalls, %.1f s stalled, anti-stacking lifted %.0f times%s\n",
-		view_num(c, "stalls"), view_num(c, "stalled_s"), view_num(c, "stall_lifts"),
+	fprintf(f,
+		"; %.0f stalls, %.1f s stalled, stripes rotated %.0f times, anti-stacking "
+		"lifted %.0f times%s\n",
+		view_num(c, "stalls"), view_num(c, "stalled_s"), view_num(c, "stall_rotations"),
+		view_num(c, "stall_lifts"),
 		view_yes(st, "antistacking_lifted") ? " (lifted now)" : "");
 }
 

@@ -220,6 +220,7 @@ cJSON *query_distance(struct daemon *d, const struct sbco_request *req)
 		cJSON_AddNumberToObject(c, "stalls", (double)cnt.stalls);
 		cJSON_AddNumberToObject(c, "stalled_s", (double)cnt.stalled_ns / 1e9);
 		cJSON_AddNumberToObject(c, "stall_lifts", (double)cnt.lifts);
+		cJSON_AddNumberToObject(c, "stall_rotations", (double)cnt.rotations);
 		c = cJSON_AddObjectToObject(x, "stall");
 		cJSON_AddBoolToObject(c, "stalled", cnt.stalled);
 		cJSON_AddBoolToObject(c, "antistacking_lifted", cnt.lifted);

@@ -129,11 +129,19 @@ void vmlog_event(void *userdata, const struct sbco_event *ev)
 		return;
 	}
 	if (ev->kind == SBCO_EVENT_STALL) {
-		char what[96] = "not anti-stacked by sbco now (mode off, pinned or detect-only)";
+		char what[96] = "not anti-stacked by sbco now (mode off or pinned)";
 
-		if (ev->hold_ns)
+		if (ev->answer == SBCO_ANSWER_DETECT_ONLY)
+			snprintf(what, sizeof(what),
+				 "anti-stacked, no response (stall.respond false)");
+		else if (ev->answer == SBCO_ANSWER_ROTATED)
+			snprintf(what, sizeof(what),
+				 "its vCPUs traded stripes (still anti-stacked)");
+		else if (ev->answer == SBCO_ANSWER_LIFTED)
 			snprintf(what, sizeof(what), "anti-stacking lifted for %.0f s",
 				 (double)ev->hold_ns / 1e9);
+		else if (ev->answer == SBCO_ANSWER_WAITING)
+			snprintf(what, sizeof(what), "already answered");
 		log_vm(LOG_WARNING, 0, name, uuid_of(ev->vm), ev->vcpu, ev->tid,
 		       "VM '%s' stalled: vCPU %d (tid %d) runnable without CPU for %.1f s while a "
 		       "sibling runs; %s (sbcod(8), GUEST STALLS)",

@@ -257,6 +257,9 @@ static void parse_stall(const cJSON *v, struct errs *e, struct sbco_config *c)
 		} else if (!strcmp(k, "hold_max_s")) {
 			if (number(it, path, 1, 86400, false, true, e, &d))
 				s->hold_max_ns = (uint64_t)d * 1000000000;
+		} else if (!strcmp(k, "rotations")) {
+			if (number(it, path, 0, 100, false, true, e, &d))
+				s->rotations = (unsigned)d;
 		} else
 			errf(e, "%s: unknown key", path);
 	}

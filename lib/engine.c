@@ -120,6 +120,7 @@ int sbco_engine_vm_counts(const struct sbco_engine *e, int32_t pid, struct sbco_
 	ret->stalls = c->hold.stalls;
 	ret->stalled_ns = c->hold.stalled_ns;
 	ret->lifts = c->hold.lifts;
+	ret->rotations = c->hold.rotations;
 	ret->stalled = c->hold.stalled;
 	ret->lifted = c->hold.lifted;
 	return 0;
@@ -353,6 +354,38 @@ static int place(struct sbco_engine *e, struct sbco_vm_list *l, const struct sbc
 	return 0;
 }
 
+/* Placement k of pl (n entries) with its VM's rotation rot: the VM's j-th placement takes
+ * the CPUs of its (j + rot)-th, so its vCPUs stay on distinct stripes. */
+static struct sbco_placement rotated(const struct sbco_placement *pl, size_t n, size_t k,
+				     unsigned rot)
+{
+	struct sbco_placement out = pl[k];
+	size_t m = 0, j = 0, want;
+
+	for (size_t i = 0; i < n; i++)
+		if (pl[i].vm == pl[k].vm) {
+			j = i < k ? j + 1 : j;
+			m++;
+		}
+	if (m < 2 || !(rot % m))
+		return out;
+	want = (j + rot) % m;
+	for (size_t i = 0; i < n; i++)
+		if (pl[i].vm == pl[k].vm && want-- == 0) {
+			out.cpus = pl[i].cpus;
+			break;
+		}
+	return out;
+}
+
+/* The rotation in force for the VM with this pid (0 when none). */
+static unsigned rotation(const struct sbco_engine *e, int32_t pid)
+{
+	const struct vm_counter *c = find_counter(e, pid);
+
+	return c ? c->hold.rot : 0;
+}
+
 int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 			const struct sbco_vm_policy *pol, const struct sbco_topology *topo)
 {
@@ -385,7 +418,7 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 	for (size_t i = 0; i < n; i++) {
 		striped[pl[i].vm] = true;
 		if (!lifted(e, copy->vms[pl[i].vm].pid))
-			act[na++] = pl[i];
+			act[na++] = rotated(pl, n, i, rotation(e, copy->vms[pl[i].vm].pid));
 	}
 	for (size_t i = 0; i < na && r == 0; i++)
 		r = place(e, copy, &act[i]);
@@ -511,42 +544,54 @@ static int stalls(struct sbco_engine *e, const struct sbco_snapshot *s,
 		const struct sbco_vm *cvm = sbco_vm_list_find_pid(e->vms, set->vms[i].tgid);
 		size_t v = cvm ? (size_t)(cvm - e->vms->vms) : 0;
 		struct vm_counter *c = cvm ? vm_counter_of(e, cvm->pid) : NULL;
-		bool placed;
+		bool striped;
 		enum sbco_stall_step step;
+		enum sbco_stall_answer answer;
 		uint64_t before;
 
 		if (!c)
 			continue;
 		before = c->hold.stalls;
-		placed =
-		    e->striped && e->striped[v] && mode[i] != SBCO_MODE_OFF && e->stall_response;
-		step = sbco_stall_step(&c->hold, st[i].stalled, placed && !c->hold.lifted,
+		striped = e->striped && e->striped[v] && mode[i] != SBCO_MODE_OFF;
+		step = sbco_stall_step(&c->hold, st[i].stalled,
+				       striped && e->stall_response && !c->hold.lifted,
 				       &e->stall_cfg, now);
+		answer = !striped		     ? SBCO_ANSWER_NOT_PLACED
+			 : !e->stall_response	     ? SBCO_ANSWER_DETECT_ONLY
+			 : step == SBCO_STALL_LIFT   ? SBCO_ANSWER_LIFTED
+			 : step == SBCO_STALL_ROTATE ? SBCO_ANSWER_ROTATED
+						     : SBCO_ANSWER_WAITING;
 		e->st.stalls += c->hold.stalls - before;
 		if (st[i].stalled) {
 			c->c.stall_index = st[i].index;
 			c->c.stall_tid = st[i].tid;
 			c->c.starving_ns = st[i].starving_ns;
 		}
-		if (step == SBCO_STALL_LIFT || c->hold.stalls != before)
+		if (step == SBCO_STALL_LIFT || step == SBCO_STALL_ROTATE ||
+		    c->hold.stalls != before)
 			notify(e, &(struct sbco_event){
 				      .kind = SBCO_EVENT_STALL,
 				      .vm = &e->vms->vms[v],
 				      .vcpu = st[i].index,
 				      .tid = st[i].tid,
 				      .starving_ns = st[i].starving_ns,
-				      .hold_ns = step == SBCO_STALL_LIFT ? c->hold.hold_ns : 0});
+				      .hold_ns = step == SBCO_STALL_LIFT ? c->hold.hold_ns : 0,
+				      .answer = answer});
 		if (step == SBCO_STALL_PLACE)
 			notify(e, &(struct sbco_event){.kind = SBCO_EVENT_STALL_OVER,
 						       .vm = &e->vms->vms[v],
 						       .vcpu = -1});
 		for (size_t k = 0; k < e->vms->vms[v].nr_vcpus && step == SBCO_STALL_LIFT; k++)
 			unplace_vcpu(e, &e->vms->vms[v], &e->vms->vms[v].vcpus[k]);
-		for (size_t k = 0; k < e->nr_pl && step == SBCO_STALL_PLACE; k++)
-			if (e->pl[k].vm == v && place(e, e->vms, &e->pl[k]) < 0) {
+		for (size_t k = 0;
+		     k < e->nr_pl && (step == SBCO_STALL_PLACE || step == SBCO_STALL_ROTATE); k++) {
+			struct sbco_placement p = rotated(e->pl, e->nr_pl, k, c->hold.rot);
+
+			if (e->pl[k].vm == v && place(e, e->vms, &p) < 0) {
 				free(st);
 				return -ENOMEM;
 			}
+		}
 	}
 	free(st);
 	return 0;

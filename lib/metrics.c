@@ -151,6 +151,8 @@ static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
 	     "Times a VM's anti-stacking was lifted after a stall."},
 	    {"sbco_vm_antistacking_lifted", "gauge",
 	     "The VM's anti-stacking is lifted now after a stall (1) or not (0)."},
+	    {"sbco_vm_stall_rotations_total", "counter",
+	     "Times a VM's vCPUs traded anti-stacking stripes after a stall."},
 	};
 
 	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
@@ -173,7 +175,8 @@ static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
 				      (double)r->c.stalled_ns / 1e9,
 				      r->c.stalled,
 				      (double)r->c.lifts,
-				      r->c.lifted};
+				      r->c.lifted,
+				      (double)r->c.rotations};
 
 			if (k == 0) { /* the info series carries the mode and its source */
 				fputs("sbco_vm_info{vm=\"", f);

@@ -679,7 +679,8 @@ int sbco_policy_balance(const struct sbco_snapshot *snap, const struct sbco_vm_s
 /* A guest stall (issue 14, bench/STALLS.md): one of a VM's vCPUs stays runnable but gets
  * (almost) no CPU while a sibling runs, as anti-stacked VMs whose threads share a cpu
  * cgroup do on EEVDF hosts. Told from the dump alone: state R at successive samples,
- * sum-exec not moving. The response lifts the VM's anti-stacking for a while (back-off). */
+ * sum-exec not moving. The response rotates the VM's stripes, then lifts its anti-stacking
+ * for a while (back-off). */
 struct sbco_stall_cfg {
 	double starve_frac;   /* runnable with less CPU than this share of the time (0.05) */
 	uint64_t detect_ns;   /* ... for this long is a stall (1 s) */
@@ -687,6 +688,8 @@ struct sbco_stall_cfg {
 				 averaged over ~1 s (0.5) */
 	uint64_t hold_ns;     /* anti-stacking lifted this long after a stall (10 s) */
 	uint64_t hold_max_ns; /* the hold doubles on a stall soon after placing, to this (160 s) */
+	unsigned rotations;   /* first answer a stall by rotating the VM's stripes, up to this
+				 many times within hold_ns of each other (3); 0: lift at once */
 };
 void sbco_stall_cfg_default(struct sbco_stall_cfg *c);
 
@@ -727,15 +730,23 @@ struct sbco_stall_hold {
 	uint64_t stalls;     /* stall episodes seen */
 	uint64_t stalled_ns; /* time spent stalled */
 	uint64_t lifts;	     /* times anti-stacking was lifted */
+	uint64_t rotations;  /* times the VM's stripes were rotated */
+	uint64_t rotated_ns; /* when they were last rotated */
+	unsigned streak;     /* rotations within hold_ns of each other, in a row */
+	unsigned rot;	     /* the rotation in force: vCPU j takes stripe j + rot */
 };
 enum sbco_stall_step {
 	SBCO_STALL_NONE = 0,
-	SBCO_STALL_LIFT,  /* give the VM's vCPUs their original CPUs */
-	SBCO_STALL_PLACE, /* the hold is over: anti-stacking again */
+	SBCO_STALL_LIFT,   /* give the VM's vCPUs their original CPUs */
+	SBCO_STALL_PLACE,  /* the hold is over: anti-stacking again */
+	SBCO_STALL_ROTATE, /* each vCPU moves to its next sibling's stripe (h->rot) */
 };
 /* Advance h by one sample: stalled from the detector, placed = the VM is anti-stacked now.
- * A stalled, placed VM is lifted for cfg->hold_ns, or twice its last hold (at most
- * hold_max_ns) when it stalls within two holds of being placed again. */
+ * A stalled, placed VM is first rotated: its vCPUs trade stripes, still apart, and the
+ * migration re-enqueues the trapped entities. A stall within hold_ns of the last rotation
+ * counts toward cfg->rotations in a row, and one rotation has detect_ns to end the stall.
+ * Past that the VM is lifted for cfg->hold_ns, or twice its last hold (at most hold_max_ns)
+ * when it stalls within two holds of being placed again. */
 enum sbco_stall_step sbco_stall_step(struct sbco_stall_hold *h, bool stalled, bool placed,
 				     const struct sbco_stall_cfg *cfg, uint64_t now_ns);
 
@@ -872,6 +883,15 @@ enum sbco_event_kind {
 	SBCO_EVENT_STALL_OVER, /* the hold is over: anti-stacking again (PLACE events follow) */
 };
 
+/* What sbco did about a stall (SBCO_EVENT_STALL). */
+enum sbco_stall_answer {
+	SBCO_ANSWER_NOT_PLACED = 0, /* the VM is not anti-stacked by sbco (mode off, pinned) */
+	SBCO_ANSWER_DETECT_ONLY,    /* it is, and stall.respond is false */
+	SBCO_ANSWER_ROTATED,	    /* its vCPUs traded stripes */
+	SBCO_ANSWER_LIFTED,	    /* anti-stacking lifted for hold_ns */
+	SBCO_ANSWER_WAITING,	    /* already answered: lifted, or a rotation taking effect */
+};
+
 struct sbco_event {
 	enum sbco_event_kind kind;
 	const struct sbco_vm *vm; /* NULL when the thread is no longer known */
@@ -881,6 +901,7 @@ struct sbco_event {
 	const struct sbco_action *action; /* NUDGE */
 	int err;			  /* 0, or -errno when refused or gone (-ESRCH) */
 	uint64_t starving_ns, hold_ns;	  /* STALL */
+	enum sbco_stall_answer answer;	  /* STALL */
 };
 
 typedef void (*sbco_event_fn)(void *userdata, const struct sbco_event *ev);
@@ -899,6 +920,7 @@ struct sbco_vm_counts {
 	uint64_t stalls;		/* guest stall episodes (see sbco_stall_update) */
 	uint64_t stalled_ns;		/* time spent stalled */
 	uint64_t lifts;			/* times its anti-stacking was lifted after a stall */
+	uint64_t rotations;		/* times its stripes were rotated after a stall */
 	bool stalled;			/* stalled at the last cycle */
 	bool lifted;			/* anti-stacking lifted now */
 	int32_t stall_index, stall_tid; /* the starving vCPU of the last stall (-1 / 0: none) */

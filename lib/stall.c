@@ -8,9 +8,11 @@
  * vCPU in state R at successive samples and its sum-exec does not move.
  *
  * sbco_stall_update() is the detector (pure: snapshot + previous tracks + time);
- * sbco_stall_step() the per-VM response, a back-off: lift anti-stacking of a stalled VM
- * (its vCPUs get their original CPUs, where the scheduler keeps them fair), hold it
- * lifted for hold_ns, then place it again; a stall soon after placing doubles the hold.
+ * sbco_stall_step() the per-VM response: first rotate the VM's stripes (its vCPUs trade
+ * CPUs, still apart; the migrations re-enqueue the trapped group entities), and when
+ * rotations do not keep it out, a back-off: lift anti-stacking of the VM (its vCPUs get
+ * their original CPUs), hold it lifted for hold_ns, then place it again; a stall soon
+ * after placing doubles the hold.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@ void sbco_stall_cfg_default(struct sbco_stall_cfg *c)
 	    .detect_ns = 1000000000ull,
 	    .hold_ns = 10000000000ull,
 	    .hold_max_ns = 160000000000ull,
+	    .rotations = 3,
 	};
 }
 
@@ -126,7 +129,7 @@ int sbco_stall_update(struct sbco_stall_tracker *t, const struct sbco_snapshot *
 enum sbco_stall_step sbco_stall_step(struct sbco_stall_hold *h, bool stalled, bool placed,
 				     const struct sbco_stall_cfg *cfg, uint64_t now_ns)
 {
-	enum sbco_stall_step r = SBCO_STALL_NONE;
+	bool was = h->stalled;
 
 	if (h->last_ns && h->stalled && stalled && now_ns > h->last_ns)
 		h->stalled_ns += now_ns - h->last_ns;
@@ -141,18 +144,31 @@ enum sbco_stall_step sbco_stall_step(struct sbco_stall_hold *h, bool stalled, bo
 		h->placed_ns = now_ns;
 		return SBCO_STALL_PLACE;
 	}
-	if (stalled && placed) {
-		/* again within two holds of the last placing: the VM falls into it under
-		 * anti-stacking, so stay away longer */
-		if (h->hold_ns && h->placed_ns && now_ns - h->placed_ns < 2 * h->hold_ns)
-			h->hold_ns =
-			    h->hold_ns * 2 < cfg->hold_max_ns ? h->hold_ns * 2 : cfg->hold_max_ns;
-		else
-			h->hold_ns = cfg->hold_ns;
-		h->lifted = true;
-		h->lifts++;
-		h->until_ns = now_ns + h->hold_ns;
-		r = SBCO_STALL_LIFT;
+	if (!stalled || !placed)
+		return SBCO_STALL_NONE;
+	if (cfg->rotations) {
+		bool recent = h->rotated_ns && now_ns - h->rotated_ns < cfg->hold_ns;
+
+		/* the last rotation gets detect_ns to end the stall it answered */
+		if (was && recent && now_ns - h->rotated_ns < cfg->detect_ns)
+			return SBCO_STALL_NONE;
+		h->streak = recent ? h->streak + 1 : 1;
+		if (h->streak <= cfg->rotations) {
+			h->rotated_ns = now_ns;
+			h->rotations++;
+			h->rot++;
+			return SBCO_STALL_ROTATE;
+		}
+		h->streak = 0;
 	}
-	return r;
+	/* again within two holds of the last placing: the VM falls into it under
+	 * anti-stacking, so stay away longer */
+	if (h->hold_ns && h->placed_ns && now_ns - h->placed_ns < 2 * h->hold_ns)
+		h->hold_ns = h->hold_ns * 2 < cfg->hold_max_ns ? h->hold_ns * 2 : cfg->hold_max_ns;
+	else
+		h->hold_ns = cfg->hold_ns;
+	h->lifted = true;
+	h->lifts++;
+	h->until_ns = now_ns + h->hold_ns;
+	return SBCO_STALL_LIFT;
 }

@@ -7,7 +7,9 @@
 #   off        the default scheduler (sbcod observes only)
 #   bal-only   anti-stacking without the stall response (stall.respond false: sbco before
 #              issue 14)
-#   bal        anti-stacking with the stall response
+#   bal-lift   anti-stacking, a stall lifts it at once (stall.rotations 0: the response
+#              of session 5)
+#   bal        anti-stacking with the stall response (rotate the stripes, then lift)
 #   sbco       anti-stacking + distance balancing, with the stall response
 # Each variant is a config reload (SIGHUP) then 3 s to settle, then SECS seconds recorded.
 # Stalls are counted two ways: from the host (a SCHED_FIFO sampler reads the vCPU threads'
@@ -19,7 +21,8 @@
 # OUT/stall-sides.md (per variant: throughput, stalled share, longest stall, sbcod's own
 # stall and lift counts) and OUT/stall-sides.png/svg (per-second series of one repetition).
 # usage: bench/stall/sides.sh BUILD [REPS [SECS]]   (root; defaults 3 40)
-# env: SIDES_DETECT_MS (stall.detect_ms of sbcod, default its own), STALL_OUT (bench/results)
+# env: SIDES_DETECT_MS (stall.detect_ms of sbcod, default its own), STALL_OUT (bench/results),
+# SIDES_VARIANTS (default "off bal-only bal-lift bal sbco"; repetition r starts r-1 later)
 set -u
 B=$(cd "${1:-build}" && pwd)
 REPS=${2:-3}
@@ -27,7 +30,9 @@ SECS=${3:-40}
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 . "$HERE/tests/libvirt/env.sh"
 [ -n "${SBCO_IN_NS:-}" ] || LV_PREFIX=sbcoside$$
-lv_reexec $((REPS * 4 * (SECS + 8) + 300)) "$0" "$@"
+VARIANTS=${SIDES_VARIANTS:-off bal-only bal-lift bal sbco}
+NV=$(echo $VARIANTS | wc -w)
+lv_reexec $((REPS * NV * (SECS + 8) + 300)) "$0" "$@"
 OUT=${STALL_OUT:-$HERE/bench/results}
 LV_SRC=$HERE/tests/libvirt
 W=$(mktemp -d /tmp/sbco-sides.XXXXXX)
@@ -58,35 +63,32 @@ vcpus() { # the vCPU threads of domain $1, vCPU 0 first
 TIDS="$(vcpus "$D1")$(vcpus "$D2")"
 [ "$(echo $TIDS | wc -w)" = 4 ] || { echo "sides: expected 4 vCPU threads, got '$TIDS'" >&2; exit 1; }
 config() { # $1 = variant
-	m=${1%-only}
+	m=${1%-*}
 	r=true
+	rot=""
 	[ "$1" = bal-only ] && r=false
-	echo "{\"mode\": \"off\", \"interval_ms\": 250, \"stall\": {\"respond\": $r${SIDES_DETECT_MS:+, \"detect_ms\": $SIDES_DETECT_MS}}, \"vms\": [{\"match\": \"$LV_PREFIX-*\", \"mode\": \"$m\"}]}" > "$W/sbco.json"
+	[ "$1" = bal-lift ] && rot=', "rotations": 0'
+	echo "{\"mode\": \"off\", \"interval_ms\": 250, \"stall\": {\"respond\": $r$rot${SIDES_DETECT_MS:+, \"detect_ms\": $SIDES_DETECT_MS}}, \"vms\": [{\"match\": \"$LV_PREFIX-*\", \"mode\": \"$m\"}]}" > "$W/sbco.json"
 }
 config off
 . "$HERE/tests/lib/sbcod_start.sh"
 SBCOD_SETSID=1 sbcod_start "$W/sbco.json" "$W/sbcod.log" || { tail "$W/sbcod.log"; exit 1; }
-renice -n -10 -p "$SBCOD" > /dev/null # as the unit's Nice=-10
 CTL="$B/sbcoctl --socket $W/sock"
-counters() { # stalls and lifts of the two guests (sbcod's counters since the last reload)
+counters() { # stalls, lifts, rotations of the two guests (sbcod's, since the last reload)
 	$CTL metrics | awk -v p="$LV_PREFIX-" '
 		index($0, "sbco_vm_stalls_total{vm=\"" p) == 1 { s += $NF }
 		index($0, "sbco_vm_stall_lifts_total{vm=\"" p) == 1 { l += $NF }
-		END { printf "%d %d\n", s, l }'
+		index($0, "sbco_vm_stall_rotations_total{vm=\"" p) == 1 { r += $NF }
+		END { printf "%d %d %d\n", s, l, r }'
 }
 log_of() { echo "/var/log/libvirt/qemu/$1-serial.log"; }
 CSV=$OUT/stall-sides.csv
 RUNS=$W/runs.csv
 echo "variant,rep,second,guest,ops" > "$CSV"
-echo "variant,rep,sbcod_stalls,sbcod_lifts,host_seconds,host_stalled_a,host_stalled_b,host_longest" > "$RUNS"
+echo "variant,rep,sbcod_stalls,sbcod_lifts,sbcod_rotations,host_seconds,host_stalled_a,host_stalled_b,host_longest" > "$RUNS"
 rep=1
 while [ "$rep" -le "$REPS" ]; do
-	case $((rep % 4)) in
-	1) order="off bal-only bal sbco" ;;
-	2) order="bal-only bal sbco off" ;;
-	3) order="bal sbco off bal-only" ;;
-	0) order="sbco off bal-only bal" ;;
-	esac
+	order=$(echo $VARIANTS $VARIANTS | cut -d' ' -f$(((rep - 1) % NV + 1))-$(((rep - 1) % NV + NV)))
 	for v in $order; do
 		config "$v"
 		nr=$(grep -c "Reloaded" "$W/sbcod.log")
@@ -115,4 +117,4 @@ while [ "$rep" -le "$REPS" ]; do
 done
 cp "$W/sbcod.log" "$OUT/stall-sides-sbcod.log"
 cp "$RUNS" "$OUT/stall-sides-runs.csv"
-sh "$HERE/bench/stall/sides_summary.sh" "$CSV" "$RUNS" "$OUT" "$SECS"
+SIDES_VARIANTS=$VARIANTS sh "$HERE/bench/stall/sides_summary.sh" "$CSV" "$RUNS" "$OUT" "$SECS"

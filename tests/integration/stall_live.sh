@@ -63,7 +63,6 @@ metric() { # $1 = name: the sum of its samples of the test's VMs dA and dB
 run_phase() { # $1 = name, $2 = config
 	echo "$2" > "$W/$1.json"
 	SBCOD_SETSID=1 start_sbcod "$W/$1.json"
-	renice -n -10 -p "$SBCOD" > /dev/null # as the unit's Nice=-10
 	vcpu_sampler_start "$W/$1.samples" "$TIDS"
 	sleep "$SECS"
 	vcpu_sampler_stop

@@ -4,17 +4,23 @@
 # NOTIFY_SOCKET; sets SBCOD to its pid and returns non-zero unless READY=1 arrives within
 # 30 s; SBCOD_PRELOAD, when set, is sbcod's LD_PRELOAD (the fault injector); SBCOD_SETSID=1
 # starts it in a session of its own (its own autogroup, as a unit has its own cgroup, so
-# that the test's load does not starve it). sbcod runs at nice -10 as the unit runs it
-# (Nice=-10; SBCOD_NICE overrides): the TCG guests of a test are the very load it is for
-# (at nice 0 it once left sbcoctl without an answer for 5 s on a 2-CPU CI host). sbcod itself is not under timeout(1): kill -9 must hit the daemon, so the caller
+# that the test's load does not starve it). sbcod runs SCHED_FIFO 1 as the unit runs it
+# (CPUSchedulingPolicy=fifo; SBCOD_SCHED=nice runs it at nice -10 instead, SBCOD_SCHED=none
+# as started): the TCG guests of a test are the very load it is for, and in the fair class
+# they starved it for seconds (a 2-CPU CI host left sbcoctl without an answer for 5 s).
+# sbcod itself is not under timeout(1): kill -9 must hit the daemon, so the caller
 # ends it (by SBCOD).
 sbcod_start() {
 	"$B/tests/notify_listen" "$W/notify" 30 > "$W/notify.log" &
 	NL=$!
 	sleep 0.2
-	NOTIFY_SOCKET="$W/notify" ${SBCOD_SETSID:+setsid} nice -n "${SBCOD_NICE:--10}" \
-		env LD_PRELOAD="${SBCOD_PRELOAD:-}" "$B/sbcod" -c "$1" --state "$W/state.json" \
-		--socket "$W/sock" > "$2" 2>&1 &
+	case ${SBCOD_SCHED:-fifo} in
+	fifo) sched="chrt -f 1" ;;
+	nice) sched="nice -n -10" ;;
+	*) sched="" ;;
+	esac
+	NOTIFY_SOCKET="$W/notify" ${SBCOD_SETSID:+setsid} $sched env LD_PRELOAD="${SBCOD_PRELOAD:-}" \
+		"$B/sbcod" -c "$1" --state "$W/state.json" --socket "$W/sock" > "$2" 2>&1 &
 	SBCOD=$!
 	wait "$NL"
 }

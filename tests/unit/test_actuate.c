@@ -483,6 +483,13 @@ static void test_engine_stall(void **state)
 	(void)state;
 	eng_setup(&x, &f, &vm, &pol);
 	e = x.e;
+	{ /* lift at once (test_engine_stall_rotate has the rotations) */
+		struct sbco_stall_cfg c;
+
+		sbco_stall_cfg_default(&c);
+		c.rotations = 0;
+		sbco_engine_set_stall(e, &c, true);
+	}
 	assert_int_equal(sbco_cpuset_count(&f.aff[4]), 1);
 	for (i = 0; i < 4; i++) /* 0 .. 750 ms starving */
 		assert_true(stall_cycle(e, t + (uint64_t)i * 250 * ms, 250.0 * i, 9) >= 0);
@@ -534,12 +541,67 @@ static void test_engine_stall(void **state)
 	eng_done(&x);
 }
 
+/* The default answer: the stalled VM's vCPUs trade stripes (still one CPU each, apart),
+ * and the rotation stays in force across a VM set change. */
+static void test_engine_stall_rotate(void **state)
+{
+	struct fake f = {.weight = 1024};
+	struct eng x;
+	struct sbco_engine *e;
+	struct sbco_vm_counts cnt;
+	struct sbco_cpuset a3, a4;
+	struct sbco_vcpu v[2] = {{.index = 0, .tid = 3}, {.index = 1, .tid = 4}};
+	struct sbco_vm vm = {.name = (char *)"g", .pid = 600, .vcpus = v, .nr_vcpus = 2};
+	struct sbco_vm_policy pol = {SBCO_MODE_BAL, 2.0 / 3, false, SBCO_SOURCE_DEFAULT, -1};
+	uint64_t t = 7000 * 1000000ull, ms = 1000000ull;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mf;
+	int i;
+
+	(void)state;
+	eng_setup(&x, &f, &vm, &pol);
+	e = x.e;
+	a3 = f.aff[3];
+	a4 = f.aff[4];
+	assert_int_equal(sbco_cpuset_count(&a3), 1);
+	assert_false(sbco_cpuset_equal(&a3, &a4));
+	for (i = 0; i <= 4; i++) /* 0 .. 1000 ms starving */
+		assert_true(stall_cycle(e, t + (uint64_t)i * 250 * ms, 250.0 * i, 9) >= 0);
+	assert_true(sbco_cpuset_equal(&f.aff[3], &a4)); /* traded */
+	assert_true(sbco_cpuset_equal(&f.aff[4], &a3));
+	assert_int_equal(sbco_engine_vm_counts(e, 600, &cnt), 0);
+	assert_int_equal(cnt.stalls, 1);
+	assert_int_equal(cnt.rotations, 1);
+	assert_int_equal(cnt.lifts, 0);
+	assert_false(cnt.lifted);
+	/* a VM set change keeps the rotation */
+	assert_int_equal(sbco_engine_set_vms(e, &x.l, &pol, &x.topo), 0);
+	assert_true(sbco_cpuset_equal(&f.aff[3], &a4));
+	/* still stalled a detection time later: traded back */
+	assert_true(stall_cycle(e, t + 2000 * ms, 2000, 9.5) >= 0);
+	assert_true(sbco_cpuset_equal(&f.aff[3], &a3));
+	assert_true(sbco_cpuset_equal(&f.aff[4], &a4));
+	mf = open_memstream(&text, &len);
+	assert_non_null(mf);
+	assert_int_equal(
+	    sbco_metrics_write(mf, e, x.root,
+			       &(struct sbco_metrics_extra){.version = "x", .libvirt = -1}),
+	    0);
+	fclose(mf);
+	assert_non_null(strstr(text, "sbco_vm_stall_rotations_total{vm=\"g\",uuid=\"\"} 2\n"));
+	assert_non_null(strstr(text, "sbco_vm_antistacking_lifted{vm=\"g\",uuid=\"\"} 0\n"));
+	free(text);
+	eng_done(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_record_and_restore), cmocka_unit_test(test_kernel_loans),
-	    cmocka_unit_test(test_fake_cgroup_trees),  cmocka_unit_test(test_engine),
-	    cmocka_unit_test(test_state_file),	       cmocka_unit_test(test_engine_stall),
+	    cmocka_unit_test(test_record_and_restore),	cmocka_unit_test(test_kernel_loans),
+	    cmocka_unit_test(test_fake_cgroup_trees),	cmocka_unit_test(test_engine),
+	    cmocka_unit_test(test_state_file),		cmocka_unit_test(test_engine_stall),
+	    cmocka_unit_test(test_engine_stall_rotate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -140,6 +140,7 @@ static void test_backoff(void **state)
 
 	(void)state;
 	sbco_stall_cfg_default(&c);
+	c.rotations = 0; /* lift at once (test_rotate_then_lift has the rotations) */
 	/* not placed (mode off): counted, never lifted */
 	assert_int_equal(sbco_stall_step(&h, true, false, &c, t), SBCO_STALL_NONE);
 	assert_int_equal(sbco_stall_step(&h, true, false, &c, t + 250 * MS), SBCO_STALL_NONE);
@@ -174,10 +175,59 @@ static void test_backoff(void **state)
 	assert_true(h.lifts >= 6);
 }
 
+static void test_rotate_then_lift(void **state)
+{
+	struct sbco_stall_cfg c;
+	struct sbco_stall_hold h = {0};
+	uint64_t t = T0;
+
+	(void)state;
+	sbco_stall_cfg_default(&c);
+	assert_int_equal(c.rotations, 3);
+	/* not placed: never rotated */
+	assert_int_equal(sbco_stall_step(&h, true, false, &c, t), SBCO_STALL_NONE);
+	assert_int_equal(sbco_stall_step(&h, false, false, &c, t + 250 * MS), SBCO_STALL_NONE);
+	assert_int_equal(h.rotations, 0);
+	/* a stall: rotated; the rotation gets detect_ns to end it */
+	t += 1000 * MS;
+	assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_ROTATE);
+	assert_int_equal(h.rot, 1);
+	assert_int_equal(h.streak, 1);
+	assert_int_equal(sbco_stall_step(&h, true, true, &c, t + 250 * MS), SBCO_STALL_NONE);
+	assert_int_equal(sbco_stall_step(&h, true, true, &c, t + c.detect_ns - 1), SBCO_STALL_NONE);
+	/* it did not: rotated again (2 in a row) */
+	t += c.detect_ns;
+	assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_ROTATE);
+	assert_int_equal(h.streak, 2);
+	/* ended; a new stall 3 s later is the third rotation in a row */
+	assert_int_equal(sbco_stall_step(&h, false, true, &c, t + 250 * MS), SBCO_STALL_NONE);
+	t += 3000 * MS;
+	assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_ROTATE);
+	assert_int_equal(h.streak, 3);
+	assert_int_equal(h.rotations, 3);
+	assert_int_equal(h.lifts, 0);
+	/* the fourth within hold_ns: rotations do not keep it out, lifted */
+	assert_int_equal(sbco_stall_step(&h, false, true, &c, t + 250 * MS), SBCO_STALL_NONE);
+	t += 2000 * MS;
+	assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_LIFT);
+	assert_int_equal(h.lifts, 1);
+	assert_int_equal(h.rotations, 3);
+	assert_true(h.lifted);
+	t += c.hold_ns;
+	assert_int_equal(sbco_stall_step(&h, false, false, &c, t), SBCO_STALL_PLACE);
+	/* a stall long after the last rotation starts a new streak: rotated again */
+	t += 3 * c.hold_ns;
+	assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_ROTATE);
+	assert_int_equal(h.streak, 1);
+	assert_int_equal(h.rot, 4);
+	assert_int_equal(h.stalls, 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_starved_sibling_is_a_stall),
+	    cmocka_unit_test(test_rotate_then_lift),
 	    cmocka_unit_test(test_not_stalls),
 	    cmocka_unit_test(test_backoff),
 	};
