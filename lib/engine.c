@@ -529,10 +529,15 @@ static void count(struct sbco_engine *e, const struct sbco_snapshot *snap,
 	}
 }
 
-/* Guest stalls: detect them in every VM sbco knows and, in modes bal and sbco, lift the
- * anti-stacking of a stalled VM for a while (sbco_stall_step). */
+/* Guest stalls: detect them in every VM sbco knows and, in modes bal and sbco, rotate the
+ * stripes of a stalled VM or lift its anti-stacking for a while (sbco_stall_step). A VM in
+ * mode sbco that is stalled, lifted or rotated within hold_ns lends nothing this cycle
+ * (mode[i] becomes bal; its loans are repaid): holding its leader back lengthens the
+ * leader's slice, which the kernel propagates to the group entity that holds the CPU in
+ * the trap, and a boost inside the starved vCPU's own group does not reach the queue it
+ * waits on. */
 static int stalls(struct sbco_engine *e, const struct sbco_snapshot *s,
-		  const struct sbco_vm_set *set, const enum sbco_mode *mode, uint64_t now)
+		  const struct sbco_vm_set *set, enum sbco_mode *mode, uint64_t now)
 {
 	struct sbco_stall_vm *st = calloc(set->nr_vms + 1, sizeof(*st));
 
@@ -577,6 +582,10 @@ static int stalls(struct sbco_engine *e, const struct sbco_snapshot *s,
 				      .starving_ns = st[i].starving_ns,
 				      .hold_ns = step == SBCO_STALL_LIFT ? c->hold.hold_ns : 0,
 				      .answer = answer});
+		if (mode[i] == SBCO_MODE_SBCO && e->stall_response &&
+		    (c->hold.stalled || c->hold.lifted ||
+		     (c->hold.rotated_ns && now - c->hold.rotated_ns < e->stall_cfg.hold_ns)))
+			mode[i] = SBCO_MODE_BAL;
 		if (step == SBCO_STALL_PLACE)
 			notify(e, &(struct sbco_event){.kind = SBCO_EVENT_STALL_OVER,
 						       .vm = &e->vms->vms[v],

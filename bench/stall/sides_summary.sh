@@ -32,6 +32,7 @@ VARIANTS=${SIDES_VARIANTS:-off bal-only bal-lift bal sbco}
 		while ((getline l < runs) > 0) {
 			split(l, f, ",")
 			if (f[1] == "variant") continue
+			reps[f[1], f[2]] = 1; vars[f[1]] = 1 # a run whose guests printed nothing counts too
 			st[f[1]] += f[3]; li[f[1]] += f[4]; ro[f[1]] += f[5]
 			hs[f[1]] += f[6]; hst[f[1]] += f[7] + f[8]; if (f[9] > hl[f[1]]) hl[f[1]] = f[9]
 		}
@@ -86,6 +87,7 @@ set output "$OUT/stall-sides.$t"
 set multiplot layout $(echo $VARIANTS | wc -w),1 title "Two 2-vCPU TCG guests (spin lock), per-second ops/s, repetition 1"
 set ylabel "ops/s"
 set yrange [0:*]
+set xrange [1:$SECS]
 set key top right
 do for [v in "$VARIANTS"] {
 	set title v

@@ -595,13 +595,70 @@ static void test_engine_stall_rotate(void **state)
 	eng_done(&x);
 }
 
+/* vCPU 3 runs alone on CPU 0 (sum-exec e3 ms), vCPU 4 waits last behind three hogs on
+ * CPU 1 (sum-exec e4 ms): far enough behind for sbco to lend. */
+static int queue_cycle(struct sbco_engine *e, uint64_t now, double e3, double e4)
+{
+	static const char head[] =
+	    "runnable tasks:\n S            task   PID       vruntime   eligible    deadline"
+	    "             slice          sum-exec      switches  prio\n----\n";
+	char text[4096], err[128];
+	int n = snprintf(
+	    text, sizeof(text),
+	    "cpu#0\n%s>R       CPU 0/KVM     3     1.000000   E     2.000000   1.000000 %12.6f   1"
+	    "   120   0.000000   0.000000   0.000000\n"
+	    "cpu#1\n%s>R             hog    20     1.000000   E     2.000000   1.000000   1.000000"
+	    "   1   120   0.000000   0.000000   0.000000\n"
+	    " R             hog    21     1.100000   E     2.100000   1.000000   1.000000   1   120"
+	    "   0.000000   0.000000   0.000000\n"
+	    " R             hog    22     1.200000   E     2.200000   1.000000   1.000000   1   120"
+	    "   0.000000   0.000000   0.000000\n"
+	    " R       CPU 1/KVM     4     9.000000   N    10.000000   1.000000 %12.6f   1   120"
+	    "   0.000000   0.000000   0.000000\n",
+	    head, e3, head, e4);
+
+	return sbco_engine_cycle(e, text, (size_t)n, now, err, sizeof(err));
+}
+
+/* Mode sbco lends to a VM far apart; once that VM is stalled and the response is on, it
+ * lends nothing and its loans are repaid (slices back to the originals). */
+static void test_engine_stall_no_lending(void **state)
+{
+	struct fake f = {.weight = 1024};
+	struct eng x;
+	struct sbco_engine *e;
+	struct sbco_vcpu v[2] = {{.index = 0, .tid = 3}, {.index = 1, .tid = 4}};
+	struct sbco_vm vm = {.name = (char *)"g", .pid = 600, .vcpus = v, .nr_vcpus = 2};
+	struct sbco_vm_policy pol = {SBCO_MODE_SBCO, 2.0 / 3, false, SBCO_SOURCE_DEFAULT, -1};
+	uint64_t t = 7000 * 1000000ull, ms = 1000000ull;
+	int i;
+
+	(void)state;
+	eng_setup(&x, &f, &vm, &pol);
+	e = x.e;
+	sbco_engine_set_stall(e, NULL, false); /* detect only: lending goes on */
+	for (i = 0; i <= 8; i++)	       /* 0 .. 2 s, vCPU 4 starving */
+		assert_true(queue_cycle(e, t + (uint64_t)i * 250 * ms, 250.0 * i, 9) >= 0);
+	assert_int_equal(f.slice[4], 100000); /* the laggard boosted */
+	sbco_engine_set_stall(e, NULL, true);
+	for (; i <= 16; i++)
+		assert_true(queue_cycle(e, t + (uint64_t)i * 250 * ms, 250.0 * i, 9) >= 0);
+	assert_int_equal(f.slice[3], 0); /* repaid */
+	assert_int_equal(f.slice[4], 0);
+	eng_done(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_record_and_restore),	cmocka_unit_test(test_kernel_loans),
-	    cmocka_unit_test(test_fake_cgroup_trees),	cmocka_unit_test(test_engine),
-	    cmocka_unit_test(test_state_file),		cmocka_unit_test(test_engine_stall),
+	    cmocka_unit_test(test_record_and_restore),
+	    cmocka_unit_test(test_kernel_loans),
+	    cmocka_unit_test(test_fake_cgroup_trees),
+	    cmocka_unit_test(test_engine),
+	    cmocka_unit_test(test_state_file),
+	    cmocka_unit_test(test_engine_stall),
 	    cmocka_unit_test(test_engine_stall_rotate),
+	    cmocka_unit_test(test_engine_stall_no_lending),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
