@@ -7,7 +7,7 @@
 # Stalled seconds from the host (RUNS: the SCHED_FIFO sampler's count per run) and from
 # the guests: a second whose ops/s line is below 10 % of that guest's median over all
 # seconds under off, or missing (SECS lines expected per guest and run). Writes OUT/stall-sides.md (also printed) and, with gnuplot,
-# OUT/stall-sides.png/svg (the per-second series of repetition 1 of each variant).
+# OUT/stall-sides.png/svg (the per-second series of each variant's first repetition).
 # usage: bench/stall/sides_summary.sh CSV RUNS OUT SECS
 set -u
 CSV=$1
@@ -75,7 +75,11 @@ command -v gnuplot > /dev/null || { echo "sides_summary: no gnuplot, no plot" >&
 D=$(mktemp -d /tmp/sbco-sides-plot.XXXXXX)
 for v in $VARIANTS; do
 	for g in a b; do
-		awk -F, -v v="$v" -v g="$g" '$1 == v && $2 == 1 && $4 == g { print $3, $5 }' "$CSV" > "$D/$v-$g.dat"
+		# the variant's first repetition (pooled runs number theirs on)
+		r1=$(awk -F, -v v="$v" 'NR > 1 && $1 == v && (m == "" || $2 + 0 < m) { m = $2 + 0 } END { print m + 0 }' "$RUNS")
+		awk -F, -v v="$v" -v g="$g" -v r="$r1" '$1 == v && $2 == r && $4 == g { print $3, $5 }' "$CSV" > "$D/$v-$g.dat"
+		# a guest that printed nothing (stalled throughout) is drawn at 0 ops/s
+		[ -s "$D/$v-$g.dat" ] || printf '1 0\n%s 0\n' "$SECS" > "$D/$v-$g.dat"
 	done
 done
 for t in png svg; do
@@ -84,7 +88,7 @@ for t in png svg; do
 	gnuplot << EOF
 set terminal $term
 set output "$OUT/stall-sides.$t"
-set multiplot layout $(echo $VARIANTS | wc -w),1 title "Two 2-vCPU TCG guests (spin lock), per-second ops/s, repetition 1"
+set multiplot layout $(echo $VARIANTS | wc -w),1 title "Two 2-vCPU TCG guests (spin lock), per-second ops/s, each variant's first repetition"
 set ylabel "ops/s"
 set yrange [0:*]
 set xrange [1:$SECS]
