@@ -108,6 +108,22 @@ static int open_live(const char *root, char **buf, size_t *len, const char **wha
 	return 0;
 }
 
+/* SECS (0.1 to 3600) of an option into *ms; -1 with the reason on stderr */
+static int parse_secs(const char *arg, const char *opt, unsigned *ms)
+{
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(arg, &end);
+	if (errno || end == arg || *end || !(d >= 0.1 && d <= 3600)) {
+		fprintf(stderr, "sbcoctl: %s: seconds in [0.1, 3600], got '%s'\n", opt, arg);
+		return -1;
+	}
+	*ms = (unsigned)(d * 1000);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -138,7 +154,7 @@ int main(int argc, char **argv)
 	size_t len = 0;
 	bool live;
 	int c, r, ret = 1;
-	unsigned delay_ms = 1000, iterations = 0;
+	unsigned delay_ms = 1000, iterations = 0, timeout_ms;
 
 	while ((c = getopt_long(argc, argv, "jaA:p:r:u:S:t:d:n:c:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -179,34 +195,15 @@ int main(int argc, char **argv)
 		case 'S':
 			sock = optarg;
 			break;
-		case 't': {
-			double t;
-
-			errno = 0;
-			t = strtod(optarg, &end);
-			if (errno || *end || !(t >= 0.1 && t <= 3600)) {
-				fprintf(stderr,
-					"sbcoctl: --timeout: seconds in [0.1, 3600], got '%s'\n",
-					optarg);
+		case 't':
+			if (parse_secs(optarg, "--timeout", &timeout_ms) < 0)
 				return 2;
-			}
-			request_timeout_ms = (int)(t * 1000);
+			request_timeout_ms = (int)timeout_ms;
 			break;
-		}
-		case 'd': {
-			double d;
-
-			errno = 0;
-			d = strtod(optarg, &end);
-			if (errno || *end || !(d >= 0.1 && d <= 3600)) {
-				fprintf(stderr,
-					"sbcoctl: --delay: seconds in [0.1, 3600], got '%s'\n",
-					optarg);
+		case 'd':
+			if (parse_secs(optarg, "--delay", &delay_ms) < 0)
 				return 2;
-			}
-			delay_ms = (unsigned)(d * 1000);
 			break;
-		}
 		case 'n': {
 			unsigned long n;
 

@@ -443,22 +443,37 @@ static void test_engine(void **state)
 }
 
 /* A dump of tid 3 running on CPU 0 (sum-exec e3 ms) and tid 4 runnable on CPU 1 (e4 ms). */
-static int stall_cycle(struct sbco_engine *e, uint64_t now, double e3, double e4)
+/* vCPU 3 running alone on CPU 0 (sum-exec e3 ms); vCPU 4 on CPU 1 (sum-exec e4 ms), alone
+ * or, with hogs, last behind three hogs (far enough behind for sbco to lend). */
+static int vcpu_cycle(struct sbco_engine *e, uint64_t now, double e3, double e4, bool hogs)
 {
 	static const char head[] =
-	    "runnable tasks:\n S            task   PID       vruntime   eligible"
-	    "    deadline             slice          sum-exec      switches  prio\n"
-	    "----\n";
-	char text[2048], err[128];
-	int n =
-	    snprintf(text, sizeof(text),
-		     "cpu#0\n%s>R       CPU 0/KVM     3     1.000000   E     2.000000   1.000000 "
-		     "%12.6f   1   120   0.000000   0.000000   0.000000\n"
-		     "cpu#1\n%s R       CPU 1/KVM     4     1.000000   E     2.000000   1.000000 "
-		     "%12.6f   1   120   0.000000   0.000000   0.000000\n",
-		     head, e3, head, e4);
+	    "runnable tasks:\n S            task   PID       vruntime   eligible    deadline"
+	    "             slice          sum-exec      switches  prio\n----\n";
+	static const char hog3[] =
+	    ">R             hog    20     1.000000   E     2.000000   1.000000   1.000000   1   120"
+	    "   0.000000   0.000000   0.000000\n"
+	    " R             hog    21     1.100000   E     2.100000   1.000000   1.000000   1   120"
+	    "   0.000000   0.000000   0.000000\n"
+	    " R             hog    22     1.200000   E     2.200000   1.000000   1.000000   1   120"
+	    "   0.000000   0.000000   0.000000\n";
+	char text[4096], err[128];
+	int n = snprintf(
+	    text, sizeof(text),
+	    "cpu#0\n%s>R       CPU 0/KVM     3     1.000000   E     2.000000   1.000000 %12.6f   1"
+	    "   120   0.000000   0.000000   0.000000\n"
+	    "cpu#1\n%s%s R       CPU 1/KVM     4     %s %12.6f   1   120   0.000000   0.000000"
+	    "   0.000000\n",
+	    head, e3, head, hogs ? hog3 : "",
+	    hogs ? "9.000000   N    10.000000   1.000000" : "1.000000   E     2.000000   1.000000",
+	    e4);
 
 	return sbco_engine_cycle(e, text, (size_t)n, now, err, sizeof(err));
+}
+
+static int stall_cycle(struct sbco_engine *e, uint64_t now, double e3, double e4)
+{
+	return vcpu_cycle(e, now, e3, e4, false);
 }
 
 /* Guest stalls through the engine: a bal VM whose vCPU 1 starves for 1 s gets its
@@ -595,29 +610,9 @@ static void test_engine_stall_rotate(void **state)
 	eng_done(&x);
 }
 
-/* vCPU 3 runs alone on CPU 0 (sum-exec e3 ms), vCPU 4 waits last behind three hogs on
- * CPU 1 (sum-exec e4 ms): far enough behind for sbco to lend. */
 static int queue_cycle(struct sbco_engine *e, uint64_t now, double e3, double e4)
 {
-	static const char head[] =
-	    "runnable tasks:\n S            task   PID       vruntime   eligible    deadline"
-	    "             slice          sum-exec      switches  prio\n----\n";
-	char text[4096], err[128];
-	int n = snprintf(
-	    text, sizeof(text),
-	    "cpu#0\n%s>R       CPU 0/KVM     3     1.000000   E     2.000000   1.000000 %12.6f   1"
-	    "   120   0.000000   0.000000   0.000000\n"
-	    "cpu#1\n%s>R             hog    20     1.000000   E     2.000000   1.000000   1.000000"
-	    "   1   120   0.000000   0.000000   0.000000\n"
-	    " R             hog    21     1.100000   E     2.100000   1.000000   1.000000   1   120"
-	    "   0.000000   0.000000   0.000000\n"
-	    " R             hog    22     1.200000   E     2.200000   1.000000   1.000000   1   120"
-	    "   0.000000   0.000000   0.000000\n"
-	    " R       CPU 1/KVM     4     9.000000   N    10.000000   1.000000 %12.6f   1   120"
-	    "   0.000000   0.000000   0.000000\n",
-	    head, e3, head, e4);
-
-	return sbco_engine_cycle(e, text, (size_t)n, now, err, sizeof(err));
+	return vcpu_cycle(e, now, e3, e4, true);
 }
 
 /* Mode sbco lends to a VM far apart; once that VM is stalled and the response is on, it
