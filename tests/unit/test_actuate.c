@@ -471,6 +471,22 @@ static int vcpu_cycle(struct sbco_engine *e, uint64_t now, double e3, double e4,
 	return sbco_engine_cycle(e, text, (size_t)n, now, err, sizeof(err));
 }
 
+/* The engine's Prometheus text (caller frees). */
+static char *metrics_text(const struct sbco_engine *e, const char *root)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mf = open_memstream(&text, &len);
+
+	assert_non_null(mf);
+	assert_int_equal(
+	    sbco_metrics_write(mf, e, root,
+			       &(struct sbco_metrics_extra){.version = "x", .libvirt = -1}),
+	    0);
+	fclose(mf);
+	return text;
+}
+
 static int stall_cycle(struct sbco_engine *e, uint64_t now, double e3, double e4)
 {
 	return vcpu_cycle(e, now, e3, e4, false);
@@ -490,9 +506,7 @@ static void test_engine_stall(void **state)
 	struct sbco_vm vm = {.name = (char *)"g", .pid = 600, .vcpus = v, .nr_vcpus = 2};
 	struct sbco_vm_policy pol = {SBCO_MODE_BAL, 2.0 / 3, false, SBCO_SOURCE_DEFAULT, -1};
 	uint64_t t = 7000 * 1000000ull, ms = 1000000ull;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mf;
+	char *text;
 	int i;
 
 	(void)state;
@@ -525,13 +539,7 @@ static void test_engine_stall(void **state)
 	/* a VM set change while lifted keeps it lifted */
 	assert_int_equal(sbco_engine_set_vms(e, &x.l, &pol, &x.topo), 0);
 	assert_int_equal(sbco_cpuset_count(&f.aff[4]), 2);
-	mf = open_memstream(&text, &len);
-	assert_non_null(mf);
-	assert_int_equal(
-	    sbco_metrics_write(mf, e, x.root,
-			       &(struct sbco_metrics_extra){.version = "x", .libvirt = -1}),
-	    0);
-	fclose(mf);
+	text = metrics_text(e, x.root);
 	assert_non_null(strstr(text, "sbco_vm_stalls_total{vm=\"g\",uuid=\"\"} 1\n"));
 	assert_non_null(strstr(text, "sbco_vm_antistacking_lifted{vm=\"g\",uuid=\"\"} 1\n"));
 	assert_non_null(strstr(text, "sbco_stalls_total 1\n"));
@@ -569,9 +577,7 @@ static void test_engine_stall_rotate(void **state)
 	struct sbco_vm vm = {.name = (char *)"g", .pid = 600, .vcpus = v, .nr_vcpus = 2};
 	struct sbco_vm_policy pol = {SBCO_MODE_BAL, 2.0 / 3, false, SBCO_SOURCE_DEFAULT, -1};
 	uint64_t t = 7000 * 1000000ull, ms = 1000000ull;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mf;
+	char *text;
 	int i;
 
 	(void)state;
@@ -597,13 +603,7 @@ static void test_engine_stall_rotate(void **state)
 	assert_true(stall_cycle(e, t + 2000 * ms, 2000, 9.5) >= 0);
 	assert_true(sbco_cpuset_equal(&f.aff[3], &a3));
 	assert_true(sbco_cpuset_equal(&f.aff[4], &a4));
-	mf = open_memstream(&text, &len);
-	assert_non_null(mf);
-	assert_int_equal(
-	    sbco_metrics_write(mf, e, x.root,
-			       &(struct sbco_metrics_extra){.version = "x", .libvirt = -1}),
-	    0);
-	fclose(mf);
+	text = metrics_text(e, x.root);
 	assert_non_null(strstr(text, "sbco_vm_stall_rotations_total{vm=\"g\",uuid=\"\"} 2\n"));
 	assert_non_null(strstr(text, "sbco_vm_antistacking_lifted{vm=\"g\",uuid=\"\"} 0\n"));
 	free(text);
