@@ -87,7 +87,7 @@ static int make_engine(struct daemon *d)
 	struct sbco_engine *e;
 	int r;
 
-	r = sbco_engine_new(&sbco_host_ops_real, (void *)d->root, d->root, &d->cfg->patterns,
+	r = sbco_engine_new(&sbco_host_ops_real, (void *)d->root, d->root, &d->pat,
 			    &d->cfg->balance, &d->cfg->housekeeping, &e);
 	if (r < 0)
 		return r;
@@ -102,6 +102,21 @@ static int make_engine(struct daemon *d)
 		return log_error_errno(r, "Failed to write the state file '%s'", d->state_path);
 	}
 	d->eng = e;
+	return 0;
+}
+
+/* Refill d->pat from the config in force (in place: its address is held elsewhere). */
+static int take_patterns(struct daemon *d)
+{
+	struct sbco_patterns n = {0};
+
+	for (size_t i = 0; i < d->cfg->patterns.n; i++)
+		if (sbco_patterns_add(&n, d->cfg->patterns.glob[i]) < 0) {
+			sbco_patterns_clear(&n);
+			return -ENOMEM;
+		}
+	sbco_patterns_clear(&d->pat);
+	d->pat = n;
 	return 0;
 }
 
@@ -126,6 +141,9 @@ int daemon_reload(struct daemon *d, char *err, size_t err_len)
 	d->eng = NULL;
 	sbco_config_free(d->cfg);
 	d->cfg = c;
+	r = take_patterns(d);
+	if (r < 0)
+		return log_error_errno(r, "Failed to copy the vCPU patterns");
 	r = make_engine(d);
 	if (r < 0)
 		return r;
@@ -365,13 +383,12 @@ static int load_first_config(struct daemon *d, bool explicit)
 
 	if (r == -ENOENT && !explicit) {
 		log_warning("No config at '%s', using the defaults", d->config_path);
-		free(errs);
-		return sbco_config_default(&d->cfg);
-	}
-	if (r < 0)
+		r = sbco_config_default(&d->cfg);
+	} else if (r < 0) {
 		log_full(LOG_ERR, 0, NULL, "Invalid config:\n%s", errs ? errs : "");
+	}
 	free(errs);
-	return r;
+	return r < 0 ? r : take_patterns(d);
 }
 
 static int setup(struct daemon *d)
@@ -388,7 +405,7 @@ static int setup(struct daemon *d)
 		return log_error_errno(r, "Failed to read the CPU topology");
 	if (d->cfg->libvirt_uri) {
 		struct sbco_libvirt_opts o = {
-		    .uri = d->cfg->libvirt_uri, .root = d->root, .pat = &d->cfg->patterns};
+		    .uri = d->cfg->libvirt_uri, .root = d->root, .pat = &d->pat};
 
 		r = sbco_libvirt_new(&o, &d->lv);
 		if (r < 0)
@@ -405,7 +422,7 @@ static int setup(struct daemon *d)
 	else if (rs.restored + rs.vanished + rs.failed)
 		log_info("Restored %u originals left by an earlier run (%u gone, %u failed)",
 			 rs.restored, rs.vanished, rs.failed);
-	r = sbco_proc_watch_new(d->root, &d->cfg->patterns, &d->pw);
+	r = sbco_proc_watch_new(d->root, &d->pat, &d->pw);
 	if (r < 0)
 		return log_error_errno(r, "Failed to scan /proc");
 	if (!sbco_proc_watch_has_events(d->pw))
@@ -445,7 +462,7 @@ static int restore_state(struct daemon *d, bool explicit_config)
 
 	if (load_first_config(d, explicit_config) == 0 && d->cfg->libvirt_uri) {
 		struct sbco_libvirt_opts o = {
-		    .uri = d->cfg->libvirt_uri, .root = d->root, .pat = &d->cfg->patterns};
+		    .uri = d->cfg->libvirt_uri, .root = d->root, .pat = &d->pat};
 
 		if (sbco_libvirt_new(&o, &d->lv) < 0 || !sbco_libvirt_connected(d->lv))
 			log_warning("libvirt unavailable: restoring affinities directly");
@@ -455,6 +472,7 @@ static int restore_state(struct daemon *d, bool explicit_config)
 			       &rs);
 	sbco_libvirt_free(d->lv);
 	sbco_config_free(d->cfg);
+	sbco_patterns_clear(&d->pat);
 	if (r < 0) {
 		log_error_errno(r, "State file '%s' unreadable, left in place", d->state_path);
 		return 1;
@@ -480,6 +498,7 @@ static void teardown(struct daemon *d)
 	sbco_libvirt_free(d->lv);
 	sbco_topology_free(d->topo);
 	sbco_config_free(d->cfg);
+	sbco_patterns_clear(&d->pat);
 	sd_event_source_unref(d->timer);
 	sd_event_unref(d->ev);
 }

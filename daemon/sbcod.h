@@ -35,6 +35,9 @@ struct daemon {
 	sd_event_source *timer;
 	const char *config_path, *state_path, *socket_path, *root;
 	struct sbco_config *cfg;
+	/* the vCPU thread patterns the libvirt backend and the process watcher hold a pointer
+	 * to: the daemon's own copy, refilled in place on reload (the config's is freed) */
+	struct sbco_patterns pat;
 	struct sbco_libvirt *lv;
 	struct sbco_proc_watch *pw;
 	struct sbco_topology *topo;

@@ -86,7 +86,7 @@ for t in tests/integration/*.sh; do
 	suite "$(basename "$t" .sh)" sh "$t" "$B"
 done
 # the quick live tests once more on the ASan+UBSan build
-for t in live_dump proc_discovery; do
+for t in live_dump proc_discovery sbcod_daemon; do
 	suite "asan-$t" sh "tests/integration/$t.sh" "$A"
 done
 

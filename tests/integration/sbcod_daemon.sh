@@ -107,6 +107,22 @@ grep -q 'mode: expected' "$W/log" || fail "broken config not reported"
 $CTL '{"cmd":"status"}' | grep -q '"reload_errors":1' || fail "reload error not counted"
 $CTL '{"cmd":"status"}' | grep -q '"mode":"off"' || fail "old config not kept"
 echo "ok: SIGHUP with a broken config keeps the old one"
+# a good reload frees the old config; VMs found afterwards go through the vCPU patterns the
+# process watcher holds (they once pointed into the freed config: the ASan run catches it)
+echo '{"libvirt_uri": null, "mode": "off", "interval_ms": 100, "vcpu_patterns": ["CPU [0-9]*/KVM", "CPU [0-9]*/TCG"], "vms": [{"name": "dA", "mode": "bal"}, {"name": "dC", "mode": "bal"}]}' > "$W/sbco.json"
+kill -HUP "$SBCOD"
+for _ in $(seq 1 50); do grep -q "Reloaded" "$W/log" && break; sleep 0.1; done
+grep -q "Reloaded" "$W/log" || fail "good config not reloaded"
+"$B/tests/fakevm" -name "guest=dC" -smp 2 -mode lock -time 30 > /dev/null 2>&1 &
+PIDS="$PIDS $!"
+ok=0
+for _ in $(seq 1 50); do
+	$S daemon-vms 2> /dev/null | grep -q '^dC .* bal ' && { ok=1; break; }
+	sleep 0.1
+done
+kill -0 "$SBCOD" || fail "sbcod died after a reload and a new VM"
+[ $ok = 1 ] || fail "a VM started after the reload is not listed"
+echo "ok: after a good reload a new VM is found with the new patterns"
 kill -TERM "$SBCOD"
 wait "$SBCOD"; rc=$?
 [ $rc = 0 ] || fail "exit status $rc after SIGTERM"
