@@ -219,14 +219,9 @@ static int on_conn_io(sd_event_source *s, int fd, uint32_t revents, void *userda
 
 	(void)s;
 	(void)fd;
-	if (!c->writing && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-		if (conn_read(c) < 0) {
-			conn_free(c);
-			daemon_held(d, "a control request", t0);
-			return 0;
-		}
-	}
-	if (c->writing)
+	if (!c->writing && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)) && conn_read(c) < 0)
+		conn_free(c);
+	else if (c->writing)
 		r = conn_write(c);
 	daemon_held(d, "a control request", t0);
 	return r;

@@ -32,11 +32,10 @@ uint64_t daemon_now_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
-#define now_ns daemon_now_ns
 
 void daemon_held(struct daemon *d, const char *what, uint64_t t0)
 {
-	uint64_t t = now_ns();
+	uint64_t t = daemon_now_ns();
 
 	if (t - t0 > d->cost.held_ns) {
 		d->cost.held_ns = t - t0;
@@ -172,7 +171,7 @@ static int one_cycle(struct daemon *d)
 	size_t len;
 	int fd, r;
 
-	uint64_t t0 = now_ns(), t1;
+	uint64_t t0 = daemon_now_ns(), t1;
 	const char *path = NULL;
 
 	fd = sbco_dump_open_live(d->root, &path);
@@ -188,12 +187,12 @@ static int one_cycle(struct daemon *d)
 	close(fd);
 	if (r < 0)
 		return r;
-	t1 = now_ns();
+	t1 = daemon_now_ns();
 	r = sbco_engine_cycle(d->eng, buf, len, t1, err, sizeof(err));
 	free(buf);
 	if (r >= 0) { /* what a cycle costs: reading the dump, then parsing and policy */
 		struct cycle_cost *c = &d->cost;
-		uint64_t t2 = now_ns();
+		uint64_t t2 = daemon_now_ns();
 
 		c->read_ns = t1 - t0;
 		c->cycle_ns = t2 - t1;
@@ -214,7 +213,7 @@ static int one_cycle(struct daemon *d)
 static void slow_tick(struct daemon *d, uint64_t due, uint64_t t0, uint64_t t_lv, int r)
 {
 	struct cycle_cost *c = &d->cost;
-	uint64_t t = now_ns(), late = t0 > due ? t0 - due : 0, held = c->held_ns;
+	uint64_t t = daemon_now_ns(), late = t0 > due ? t0 - due : 0, held = c->held_ns;
 	const char *what = c->held_what ? c->held_what : "none";
 
 	c->held_ns = 0;
@@ -238,7 +237,7 @@ static void slow_tick(struct daemon *d, uint64_t due, uint64_t t0, uint64_t t_lv
 static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct daemon *d = userdata;
-	uint64_t t0 = now_ns(), due = usec * 1000, t_lv;
+	uint64_t t0 = daemon_now_ns(), due = usec * 1000, t_lv;
 	int r;
 
 	r = sbco_topology_refresh(d->root, &d->topo);
@@ -252,11 +251,11 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		log_warning_errno(r, "Cannot re-read the online CPUs, keeping the last topology");
 	}
 	d->topo_warned = r < 0;
-	if (d->lv && sbco_libvirt_process(d->lv, now_ns()) > 0)
+	if (d->lv && sbco_libvirt_process(d->lv, daemon_now_ns()) > 0)
 		daemon_refresh(d, false);
 	if (d->pw && !sbco_proc_watch_has_events(d->pw) && sbco_proc_watch_process(d->pw) > 0)
 		daemon_refresh(d, false);
-	t_lv = now_ns();
+	t_lv = daemon_now_ns();
 	r = one_cycle(d);
 	if (r < 0) {
 		d->cycles_bad++;
@@ -272,7 +271,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 				 (unsigned long)d->fail_streak);
 		d->fail_streak = 0;
 		notify_status(d);
-		daemon_textfile(d, now_ns());
+		daemon_textfile(d, daemon_now_ns());
 	}
 	slow_tick(d, due, t0, t_lv, r);
 	if (d->once && d->ready)
@@ -289,7 +288,7 @@ static int on_libvirt(sd_event_source *s, int fd, uint32_t revents, void *userda
 	(void)s;
 	(void)fd;
 	(void)revents;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = daemon_now_ns();
 
 	if (sbco_libvirt_process(d->lv, t0) > 0)
 		daemon_refresh(d, false);
@@ -308,7 +307,7 @@ static int on_proc(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	(void)s;
 	(void)fd;
 	(void)revents;
-	uint64_t t0 = now_ns();
+	uint64_t t0 = daemon_now_ns();
 
 	r = sbco_proc_watch_process(d->pw);
 	n = sbco_proc_watch_changed(d->pw, &pids);
@@ -330,7 +329,7 @@ static int on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *
 
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
-	uint64_t t0 = now_ns();
+	uint64_t t0 = daemon_now_ns();
 
 	(void)s;
 	(void)si;

@@ -383,7 +383,7 @@ static unsigned rotation(const struct sbco_engine *e, int32_t pid)
 {
 	const struct vm_counter *c = find_counter(e, pid);
 
-	return c ? c->hold.rot : 0;
+	return c ? (unsigned)c->hold.rotations : 0;
 }
 
 int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
@@ -594,9 +594,12 @@ static int stalls(struct sbco_engine *e, const struct sbco_snapshot *s,
 			unplace_vcpu(e, &e->vms->vms[v], &e->vms->vms[v].vcpus[k]);
 		for (size_t k = 0;
 		     k < e->nr_pl && (step == SBCO_STALL_PLACE || step == SBCO_STALL_ROTATE); k++) {
-			struct sbco_placement p = rotated(e->pl, e->nr_pl, k, c->hold.rot);
+			struct sbco_placement p;
 
-			if (e->pl[k].vm == v && place(e, e->vms, &p) < 0) {
+			if (e->pl[k].vm != v)
+				continue;
+			p = rotated(e->pl, e->nr_pl, k, (unsigned)c->hold.rotations);
+			if (place(e, e->vms, &p) < 0) {
 				free(st);
 				return -ENOMEM;
 			}

@@ -730,16 +730,16 @@ struct sbco_stall_hold {
 	uint64_t stalls;     /* stall episodes seen */
 	uint64_t stalled_ns; /* time spent stalled */
 	uint64_t lifts;	     /* times anti-stacking was lifted */
-	uint64_t rotations;  /* times the VM's stripes were rotated */
+	uint64_t rotations;  /* times the VM's stripes were rotated: the rotation in force,
+				vCPU j takes the stripe of vCPU j + rotations */
 	uint64_t rotated_ns; /* when they were last rotated */
 	unsigned streak;     /* rotations within hold_ns of each other, in a row */
-	unsigned rot;	     /* the rotation in force: vCPU j takes stripe j + rot */
 };
 enum sbco_stall_step {
 	SBCO_STALL_NONE = 0,
 	SBCO_STALL_LIFT,   /* give the VM's vCPUs their original CPUs */
 	SBCO_STALL_PLACE,  /* the hold is over: anti-stacking again */
-	SBCO_STALL_ROTATE, /* each vCPU moves to its next sibling's stripe (h->rot) */
+	SBCO_STALL_ROTATE, /* each vCPU moves to its next sibling's stripe (h->rotations) */
 };
 /* Advance h by one sample: stalled from the detector, placed = the VM is anti-stacked now.
  * A stalled, placed VM is first rotated: its vCPUs trade stripes, still apart, and the

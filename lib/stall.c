@@ -156,7 +156,6 @@ enum sbco_stall_step sbco_stall_step(struct sbco_stall_hold *h, bool stalled, bo
 		if (h->streak <= cfg->rotations) {
 			h->rotated_ns = now_ns;
 			h->rotations++;
-			h->rot++;
 			return SBCO_STALL_ROTATE;
 		}
 		h->streak = 0;

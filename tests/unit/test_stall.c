@@ -191,7 +191,7 @@ static void test_rotate_then_lift(void **state)
 	/* a stall: rotated; the rotation gets detect_ns to end it */
 	t += 1000 * MS;
 	assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_ROTATE);
-	assert_int_equal(h.rot, 1);
+	assert_int_equal(h.rotations, 1);
 	assert_int_equal(h.streak, 1);
 	assert_int_equal(sbco_stall_step(&h, true, true, &c, t + 250 * MS), SBCO_STALL_NONE);
 	assert_int_equal(sbco_stall_step(&h, true, true, &c, t + c.detect_ns - 1), SBCO_STALL_NONE);
@@ -219,7 +219,7 @@ static void test_rotate_then_lift(void **state)
 	t += 3 * c.hold_ns;
 	assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_ROTATE);
 	assert_int_equal(h.streak, 1);
-	assert_int_equal(h.rot, 4);
+	assert_int_equal(h.rotations, 4);
 	assert_int_equal(h.stalls, 5);
 }
 
