@@ -33,10 +33,16 @@ cd "$SRC"
 if [ ! -f .config ] || [ "$HERE/config.list" -nt .config ]; then
 	log "configuring (tinyconfig + kernel/config.list)"
 	timeout 300 make -s tinyconfig > /dev/null
-	for o in $(grep -v '^#' "$HERE/config.list"); do ./scripts/config --enable "$o"; done
+	for o in $(grep -v '^#' "$HERE/config.list"); do # NAME, or NAME=VALUE
+		case "$o" in
+		*=*) ./scripts/config --set-val "${o%%=*}" "${o#*=}" ;;
+		*) ./scripts/config --enable "$o" ;;
+		esac
+	done
 	timeout 300 make -s olddefconfig > /dev/null
 	for o in $(grep -v '^#' "$HERE/config.list"); do
-		grep -q "^CONFIG_$o=y" .config || { log "CONFIG_$o did not stick"; exit 1; }
+		case "$o" in *=*) v=$o ;; *) v=$o=y ;; esac
+		grep -q "^CONFIG_$v\$" .config || { log "CONFIG_$v did not stick"; exit 1; }
 	done
 fi
 log "building bzImage with $JOBS jobs"

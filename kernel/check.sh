@@ -55,22 +55,7 @@ IMG=$(sh "$HERE/build.sh" "$KDIR") || { bad "kernel build failed"; echo "kernel-
 ok "kernel built in $(($(date +%s) - t0)) s: $IMG"
 
 # 3. boot with the test initramfs
-R=$T/root
-mkdir -p "$R/bin" "$R/proc" "$R/sys" "$R/dev" "$R/tmp"
-cp /bin/busybox "$R/bin/busybox"
-cp "$HERE/test/init" "$R/init"
-chmod 755 "$R/init"
-gcc -O2 -static -pthread -Wall -Wextra -Werror -I"$ROOT/lib" -D_GNU_SOURCE \
-	-o "$R/bin/ktest" "$HERE/test/ktest.c" "$ROOT/$B/libsbco.a" -lm || { bad "ktest does not build"; exit 1; }
-# sbcod's engine for the second boot: policy_live and fakevm with their shared libraries
-mkdir -p "$R/b/tests"
-cp "$ROOT/$B/tests/policy_live" "$ROOT/$B/tests/fakevm" "$R/b/tests/"
-for l in $(ldd "$R/b/tests/policy_live" "$R/b/tests/fakevm" |
-	awk '/=>/ { print $3 } /ld-linux/ { print $1 }' | sort -u); do
-	mkdir -p "$R$(dirname "$l")"
-	cp -L "$l" "$R$l"
-done
-(cd "$R" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) > "$T/initramfs.cpio.gz"
+sh "$HERE/initramfs.sh" "$B" "$T/initramfs.cpio.gz" || { bad "ktest does not build"; exit 1; }
 # The known intermittent oops (kernel/README.md, "Known problem"): NULL from pick_eevdf()
 # dereferenced in pick_task_fair(). Strict by default; with SBCO_KCHECK_RETRY=1 (the short
 # form in `make check`) a boot that hits exactly it is reported loudly and run once more.

@@ -8,6 +8,7 @@
  *   -mode spin|sleep|lock  what vCPU threads do: spin, sleep, or a spin-lock workload (hold
  *                          5 us, work 20 us, as a guest kernel's lock) plus a QEMU-like
  *                          helper thread (sleeps 1 ms, runs 50 us)      -time S  exit after S s
+ *   -nohelper              lock mode without the helper thread (a quiet VM)
  *   -churn                 one more thread that keeps starting and ending short-lived
  *                          vCPU-named threads (index 90+), to race discovery scans
  * SIGUSR1 makes the last vCPU thread exit (as a vCPU unplugged), the others run on.
@@ -142,7 +143,7 @@ static void *churn_main(void *p)
 
 int main(int argc, char **argv)
 {
-	int n = 2, secs = 60, churn = 0;
+	int n = 2, secs = 60, churn = 0, helper = 1;
 	struct vcpu *v;
 	pthread_t ct, ht;
 	struct timespec end, now;
@@ -150,8 +151,9 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!strcmp(a, "-churn")) {
-			churn = 1;
+		if (!strcmp(a, "-churn") || !strcmp(a, "-nohelper")) {
+			churn |= !strcmp(a, "-churn");
+			helper &= !strcmp(a, "-churn");
 			continue;
 		}
 		if (!val) {
@@ -195,7 +197,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (churn)
 		pthread_create(&ct, NULL, churn_main, NULL);
-	if (spin_mode == 2)
+	if (spin_mode == 2 && helper)
 		pthread_create(&ht, NULL, helper_main, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += secs;
@@ -208,7 +210,8 @@ int main(int argc, char **argv)
 	if (churn)
 		pthread_join(ct, NULL);
 	if (spin_mode == 2) {
-		pthread_join(ht, NULL);
+		if (helper)
+			pthread_join(ht, NULL);
 		fprintf(stderr, "fakevm: %lu lock ops\n", (unsigned long)atomic_load(&ops));
 	}
 	for (int i = 0; i < n; i++)

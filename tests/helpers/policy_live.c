@@ -10,9 +10,13 @@
  * With --pinned-apart, the comparison Algorithm 1 is about: every VM's vCPU k is pinned to
  * CPU k (operator pinning: the stripes leave it alone, so off and sbco place the vCPUs
  * alike); only off and sbco run, ROUNDS times alternating, and sbco must lower the share of
- * samples over the threshold in total.
+ * samples over the threshold in total. On a host with 3 or more CPUs, --pinned-apart keeps
+ * CPUs 0 and 1 for the VMs and the hogs: the sampler and the VMs' helper threads run on
+ * the others (housekeeping CPUs), so the two queues keep one composition and a phase
+ * set by a loan persists (the quiet host of bench/quiet.sh).
  * Environment, for experiments: SBCO_HOGS="N,M" hog threads on CPU 0 and 1 (default 1,1);
  * SBCO_LEVER=slice|weight|nice one lever only; SBCO_NICE_STEP=N the nice loan;
+ * SBCO_QUIET=1 starts the VMs without their helper threads (fakevm -nohelper);
  * SBCO_TRACE=1 prints every cycle's vCPU ordinates/queue sizes and distances on stderr.
  * usage: policy_live BUILD_DIR [SECONDS_PER_MODE [--assert-exceed | --pinned-apart [ROUNDS]]]
  */
@@ -59,7 +63,7 @@ static pid_t spawn(const char *fakevm, const char *name, const char *smp, const 
 		dup2(fds[1], 2);
 		close(fds[0]);
 		execl(fakevm, fakevm, "-name", name, "-smp", smp, "-mode", mode, "-time", t, "-fmt",
-		      fmt, (char *)NULL);
+		      fmt, getenv("SBCO_QUIET") ? "-nohelper" : (char *)NULL, (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -169,10 +173,52 @@ static void trace(const struct sbco_engine *e, uint64_t end)
 	fprintf(stderr, "\n");
 }
 
+/* Does the default scheduler hold a VM's relative phase? For each VM with two vCPUs on
+ * two queues of one size Q, the phase is (ordinate 1 - ordinate 0) mod Q; count how often
+ * it equals the VM's phase in the previous cycle (chance alone: 1/Q). Algorithm 1 corrects
+ * a distance that persists; this says whether one does. */
+struct phase {
+	int last[16]; /* per VM: the previous phase * 64 + Q, or -1 */
+	uint64_t held, compared, chance_x1000;
+};
+
+static void phase_step(const struct sbco_engine *e, struct phase *ph)
+{
+	const struct sbco_snapshot *s;
+	const struct sbco_ordinates *o;
+	const struct sbco_vm_set *set;
+
+	sbco_engine_last(e, &s, &o, &set);
+	for (size_t v = 0; set && v < set->nr_vms && v < 16; v++) {
+		const struct sbco_vm_stat *vm = &set->vms[v];
+		const struct sbco_task *t0, *t1;
+		int q, now = -1;
+
+		if (vm->nr_vcpus == 2) {
+			t0 = &s->tasks[vm->vcpus[0].task];
+			t1 = &s->tasks[vm->vcpus[1].task];
+			q = (int)o->cpu[t0->cpu].nr_runnable;
+			if (t0->cpu != t1->cpu && q > 1 && q < 64 &&
+			    q == (int)o->cpu[t1->cpu].nr_runnable)
+				now = ((o->task[vm->vcpus[1].task].ordinate -
+					o->task[vm->vcpus[0].task].ordinate + q) %
+				       q) *
+					  64 +
+				      q;
+		}
+		if (now >= 0 && ph->last[v] >= 0 && ph->last[v] % 64 == now % 64) {
+			ph->compared++;
+			ph->held += ph->last[v] == now;
+			ph->chance_x1000 += (uint64_t)(1000 / (now % 64));
+		}
+		ph->last[v] = now;
+	}
+}
+
 /* Run the engine in one mode for secs seconds; fills *st. */
 static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 		    const struct sbco_topology *topo, const struct sbco_patterns *pat, int secs,
-		    struct sbco_engine_stats *st, struct sbco_restore_stats *rs)
+		    struct sbco_engine_stats *st, struct sbco_restore_stats *rs, struct phase *ph)
 {
 	struct sbco_engine *e = NULL;
 	struct sbco_vm_policy pol[16];
@@ -214,10 +260,13 @@ static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 			goto out;
 		}
 		close(fd);
-		if (sbco_engine_cycle(e, buf, len, now_ns(), err, sizeof(err)) < 0)
+		if (sbco_engine_cycle(e, buf, len, now_ns(), err, sizeof(err)) < 0) {
 			fprintf(stderr, "cycle: %s\n", err);
-		else if (getenv("SBCO_TRACE"))
-			trace(e, end);
+		} else {
+			phase_step(e, ph);
+			if (getenv("SBCO_TRACE"))
+				trace(e, end);
+		}
 		free(buf);
 		usleep(20000);
 	}
@@ -285,11 +334,23 @@ int main(int argc, char **argv)
 		rc = 77;
 		goto out;
 	}
+	if (apart && topo->nr_cpus >= 3) { /* housekeeping: the sampler, and (inherited) the
+					    * helper threads of the VMs started below */
+		struct sbco_cpuset hk = {{0}};
+
+		for (unsigned c = 2; c < topo->nr_cpus; c++)
+			sbco_cpuset_add(&hk, c);
+		if (sbco_host_ops_real.set_affinity(NULL, getpid(), &hk) == 0)
+			printf("housekeeping: the sampler and the VMs' helper threads on CPUs "
+			       "2-%u\n",
+			       topo->nr_cpus - 1);
+	}
 	for (int step = 0; step < 3 * rounds; step++) {
 		int m = step % 3;
 		struct sbco_restore_stats rs = {0};
 		struct sbco_vm_list *all = NULL, vms = {0};
 		struct sbco_engine_stats one = {0};
+		struct phase ph = {.held = 0};
 		struct orig orig[16];
 		pid_t kids[4];
 		int errfd[4], n_orig, bad = 0;
@@ -297,11 +358,12 @@ int main(int argc, char **argv)
 
 		if (apart && m == 1) /* bal equals off when everything is pinned */
 			continue;
-		/* fresh VMs per mode, living secs + 1 s: the run below fits inside */
+		/* fresh VMs per mode, living secs + 3 s: the run below (and its last, slow
+		 * cycle on a slow guest, kernel/check.sh) fits inside */
 		for (int i = 0; i < 4; i++)
 			kids[i] = spawn(fakevm, vmname[i], i < 2 ? "2" : hogs[i - 2],
 					i < 2 ? "lock" : "spin", i < 2 ? "CPU %d/KVM" : "hog%d",
-					secs + 1, &errfd[i]);
+					secs + 3, &errfd[i]);
 		usleep(300000);
 		pin_process(kids[2], 0);
 		pin_process(kids[3], topo->nr_cpus > 1 ? 1 : 0);
@@ -320,7 +382,8 @@ int main(int argc, char **argv)
 				vms.vms[i].pinned = true;
 		}
 		n_orig = bad ? 0 : snapshot_origs(&vms, orig, 16);
-		if (!bad && run_mode((enum sbco_mode)m, &vms, topo, &pat, secs, &one, &rs) < 0)
+		memset(ph.last, 0xff, sizeof(ph.last)); /* -1: no previous phase */
+		if (!bad && run_mode((enum sbco_mode)m, &vms, topo, &pat, secs, &one, &rs, &ph) < 0)
 			bad = 1;
 		if (!bad && (check_origs(orig, n_orig) < 0 || rs.failed))
 			bad = 1;
@@ -336,14 +399,18 @@ int main(int argc, char **argv)
 		sbco_vm_list_free(all);
 		if (bad)
 			goto out;
-		printf("mode %-4s: %lu cycles, %lu VM samples, stacked %.1f %%, over threshold "
-		       "%.1f %% across queues, %.1f %% any; %lu actions (%lu errors), %lu "
-		       "placements; restored %u; lock ops/s %.0f\n",
-		       names[m], (unsigned long)one.cycles, (unsigned long)one.vm_samples,
-		       pct(one.stacked, one.vm_samples), pct(one.exceeded, one.vm_samples),
-		       pct(one.exceeded_any, one.vm_samples), (unsigned long)one.actions,
-		       (unsigned long)one.action_errors, (unsigned long)one.placements, rs.restored,
-		       vm_ops / (double)(secs + 1));
+		printf(
+		    "mode %-4s: %lu cycles, %lu VM samples, stacked %.1f %%, over threshold "
+		    "%.1f %% across queues, %.1f %% any; %lu actions (%lu errors), %lu "
+		    "placements; restored %u; lock ops/s %.0f; phase held %.1f %% of %lu (chance "
+		    "%.1f %%)\n",
+		    names[m], (unsigned long)one.cycles, (unsigned long)one.vm_samples,
+		    pct(one.stacked, one.vm_samples), pct(one.exceeded, one.vm_samples),
+		    pct(one.exceeded_any, one.vm_samples), (unsigned long)one.actions,
+		    (unsigned long)one.action_errors, (unsigned long)one.placements, rs.restored,
+		    vm_ops / (double)(secs + 3), pct(ph.held, ph.compared),
+		    (unsigned long)ph.compared,
+		    ph.compared ? ph.chance_x1000 / 10.0 / ph.compared : 0);
 		fflush(stdout);
 		if (m > 0 && one.stacked) {
 			fprintf(stderr, "FAIL: stacking under %s\n", names[m]);
