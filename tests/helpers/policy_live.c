@@ -13,7 +13,7 @@
  * samples over the threshold in total. On a host with 3 or more CPUs, --pinned-apart keeps
  * CPUs 0 and 1 for the VMs and the hogs: the sampler and the VMs' helper threads run on
  * the others (housekeeping CPUs), so the two queues keep one composition and a phase
- * set by a loan persists (the quiet host of bench/quiet.sh).
+ * set by a loan can persist (the emulated quiet host of bench/guest4.sh).
  * Environment, for experiments: SBCO_HOGS="N,M" hog threads on CPU 0 and 1 (default 1,1);
  * SBCO_LEVER=slice|weight|nice one lever only; SBCO_NICE_STEP=N the nice loan;
  * SBCO_QUIET=1 starts the VMs without their helper threads (fakevm -nohelper);
@@ -178,8 +178,9 @@ static void trace(const struct sbco_engine *e, uint64_t end)
  * it equals the VM's phase in the previous cycle (chance alone: 1/Q). Algorithm 1 corrects
  * a distance that persists; this says whether one does. */
 struct phase {
-	int last[16]; /* per VM: the previous phase * 64 + Q, or -1 */
-	uint64_t held, compared, chance_x1000;
+	int last[16], last_q[16]; /* per VM: the previous phase and queue size, or -1 */
+	uint64_t held, compared;
+	double chance; /* the sum of 1/Q over the compared cycles */
 };
 
 static void phase_step(const struct sbco_engine *e, struct phase *ph)
@@ -191,27 +192,25 @@ static void phase_step(const struct sbco_engine *e, struct phase *ph)
 	sbco_engine_last(e, &s, &o, &set);
 	for (size_t v = 0; set && v < set->nr_vms && v < 16; v++) {
 		const struct sbco_vm_stat *vm = &set->vms[v];
-		const struct sbco_task *t0, *t1;
-		int q, now = -1;
+		int q = -1, now = -1;
 
 		if (vm->nr_vcpus == 2) {
-			t0 = &s->tasks[vm->vcpus[0].task];
-			t1 = &s->tasks[vm->vcpus[1].task];
-			q = (int)o->cpu[t0->cpu].nr_runnable;
-			if (t0->cpu != t1->cpu && q > 1 && q < 64 &&
-			    q == (int)o->cpu[t1->cpu].nr_runnable)
-				now = ((o->task[vm->vcpus[1].task].ordinate -
-					o->task[vm->vcpus[0].task].ordinate + q) %
-				       q) *
-					  64 +
+			const struct sbco_vm_vcpu *c = vm->vcpus;
+			unsigned cpu0 = s->tasks[c[0].task].cpu, cpu1 = s->tasks[c[1].task].cpu;
+
+			q = (int)o->cpu[cpu0].nr_runnable;
+			if (cpu0 != cpu1 && q > 1 && q == (int)o->cpu[cpu1].nr_runnable)
+				now = (o->task[c[1].task].ordinate - o->task[c[0].task].ordinate +
+				       q) %
 				      q;
 		}
-		if (now >= 0 && ph->last[v] >= 0 && ph->last[v] % 64 == now % 64) {
+		if (now >= 0 && ph->last[v] >= 0 && ph->last_q[v] == q) {
 			ph->compared++;
 			ph->held += ph->last[v] == now;
-			ph->chance_x1000 += (uint64_t)(1000 / (now % 64));
+			ph->chance += 1.0 / q;
 		}
 		ph->last[v] = now;
+		ph->last_q[v] = q;
 	}
 }
 
@@ -383,6 +382,7 @@ int main(int argc, char **argv)
 		}
 		n_orig = bad ? 0 : snapshot_origs(&vms, orig, 16);
 		memset(ph.last, 0xff, sizeof(ph.last)); /* -1: no previous phase */
+		memset(ph.last_q, 0xff, sizeof(ph.last_q));
 		if (!bad && run_mode((enum sbco_mode)m, &vms, topo, &pat, secs, &one, &rs, &ph) < 0)
 			bad = 1;
 		if (!bad && (check_origs(orig, n_orig) < 0 || rs.failed))
@@ -399,18 +399,17 @@ int main(int argc, char **argv)
 		sbco_vm_list_free(all);
 		if (bad)
 			goto out;
-		printf(
-		    "mode %-4s: %lu cycles, %lu VM samples, stacked %.1f %%, over threshold "
-		    "%.1f %% across queues, %.1f %% any; %lu actions (%lu errors), %lu "
-		    "placements; restored %u; lock ops/s %.0f; phase held %.1f %% of %lu (chance "
-		    "%.1f %%)\n",
-		    names[m], (unsigned long)one.cycles, (unsigned long)one.vm_samples,
-		    pct(one.stacked, one.vm_samples), pct(one.exceeded, one.vm_samples),
-		    pct(one.exceeded_any, one.vm_samples), (unsigned long)one.actions,
-		    (unsigned long)one.action_errors, (unsigned long)one.placements, rs.restored,
-		    vm_ops / (double)(secs + 3), pct(ph.held, ph.compared),
-		    (unsigned long)ph.compared,
-		    ph.compared ? ph.chance_x1000 / 10.0 / ph.compared : 0);
+		printf("mode %-4s: %lu cycles, %lu VM samples, stacked %.1f %%, over threshold "
+		       "%.1f %% across queues, %.1f %% any; %lu actions (%lu errors), %lu "
+		       "placements; restored %u; lock ops/s %.0f",
+		       names[m], (unsigned long)one.cycles, (unsigned long)one.vm_samples,
+		       pct(one.stacked, one.vm_samples), pct(one.exceeded, one.vm_samples),
+		       pct(one.exceeded_any, one.vm_samples), (unsigned long)one.actions,
+		       (unsigned long)one.action_errors, (unsigned long)one.placements, rs.restored,
+		       vm_ops / (double)(secs + 3));
+		printf("; phase held %.1f %% of %lu (chance %.1f %%)\n", pct(ph.held, ph.compared),
+		       (unsigned long)ph.compared,
+		       ph.compared ? 100.0 * ph.chance / (double)ph.compared : 0);
 		fflush(stdout);
 		if (m > 0 && one.stacked) {
 			fprintf(stderr, "FAIL: stacking under %s\n", names[m]);
