@@ -18,7 +18,7 @@ LEVER=${4:-kernel}
 HOGS=${5:-1,1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d /tmp/sbco-guest4.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap '[ -n "${GUEST4_KEEP:-}" ] && cp "$T/log" "$GUEST4_KEEP"; rm -rf "$T"' EXIT
 IMG=$(sh "$ROOT/kernel/build.sh" "$ROOT/$B/kernel")
 sh "$ROOT/kernel/initramfs.sh" "$B" "$T/initramfs.cpio.gz"
 ARGS="policy=$SECS,$ROUNDS hogs=$HOGS"
