@@ -558,8 +558,7 @@ static int stalls(struct sbco_engine *e, const struct sbco_snapshot *s,
 			continue;
 		before = c->hold.stalls;
 		striped = e->striped && e->striped[v] && mode[i] != SBCO_MODE_OFF;
-		step = sbco_stall_step(&c->hold, st[i].stalled,
-				       striped && e->stall_response && !c->hold.lifted,
+		step = sbco_stall_step(&c->hold, st[i].stalled, striped && e->stall_response,
 				       &e->stall_cfg, now);
 		answer = !striped		     ? SBCO_ANSWER_NOT_PLACED
 			 : !e->stall_response	     ? SBCO_ANSWER_DETECT_ONLY

@@ -741,12 +741,14 @@ enum sbco_stall_step {
 	SBCO_STALL_PLACE,  /* the hold is over: anti-stacking again */
 	SBCO_STALL_ROTATE, /* each vCPU moves to its next sibling's stripe (h->rotations) */
 };
-/* Advance h by one sample: stalled from the detector, placed = the VM is anti-stacked now.
- * A stalled, placed VM is first rotated: its vCPUs trade stripes, still apart, and the
- * migration re-enqueues the trapped entities. A stall within hold_ns of the last rotation
- * counts toward cfg->rotations in a row, and one rotation has detect_ns to end the stall.
- * Past that the VM is lifted for cfg->hold_ns, or twice its last hold (at most hold_max_ns)
- * when it stalls within two holds of being placed again. */
+/* Advance h by one sample: stalled from the detector, placed = the VM is under
+ * anti-stacking now (striped, the response on), lifted or not. A stalled, placed VM is
+ * first rotated: its vCPUs trade stripes, still apart, and the migration re-enqueues the
+ * trapped entities. A stall within hold_ns of the last rotation counts toward
+ * cfg->rotations in a row, and one rotation has detect_ns to end the stall. Past that the
+ * VM is lifted for cfg->hold_ns. A stall within two holds of being placed again lifts it
+ * at once, for twice its last hold (at most hold_max_ns). A hold ends only while placed
+ * is true: a VM in mode off stays lifted, so its back-off is kept for when it is not. */
 enum sbco_stall_step sbco_stall_step(struct sbco_stall_hold *h, bool stalled, bool placed,
 				     const struct sbco_stall_cfg *cfg, uint64_t now_ns);
 

@@ -12,7 +12,9 @@
  * CPUs, still apart; the migrations re-enqueue the trapped group entities), and when
  * rotations do not keep it out, a back-off: lift anti-stacking of the VM (its vCPUs get
  * their original CPUs), hold it lifted for hold_ns, then place it again; a stall soon
- * after placing doubles the hold.
+ * after placing lifts it at once (no rotations: they did not keep it out) and doubles
+ * the hold, up to hold_max_ns. A VM not under anti-stacking (mode off) keeps its hold
+ * until it is again, so a VM that traps whenever placed is not placed anew for nothing.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -129,7 +131,7 @@ int sbco_stall_update(struct sbco_stall_tracker *t, const struct sbco_snapshot *
 enum sbco_stall_step sbco_stall_step(struct sbco_stall_hold *h, bool stalled, bool placed,
 				     const struct sbco_stall_cfg *cfg, uint64_t now_ns)
 {
-	bool was = h->stalled;
+	bool was = h->stalled, again;
 
 	if (h->last_ns && h->stalled && stalled && now_ns > h->last_ns)
 		h->stalled_ns += now_ns - h->last_ns;
@@ -137,8 +139,9 @@ enum sbco_stall_step sbco_stall_step(struct sbco_stall_hold *h, bool stalled, bo
 		h->stalls++;
 	h->stalled = stalled;
 	h->last_ns = now_ns;
-	if (h->lifted) {
-		if (now_ns < h->until_ns)
+	if (h->lifted) { /* the hold ends only when the VM can be placed at once: while
+			  * it is not (mode off), it stays lifted and its back-off stands */
+		if (now_ns < h->until_ns || !placed)
 			return SBCO_STALL_NONE;
 		h->lifted = false;
 		h->placed_ns = now_ns;
@@ -146,7 +149,10 @@ enum sbco_stall_step sbco_stall_step(struct sbco_stall_hold *h, bool stalled, bo
 	}
 	if (!stalled || !placed)
 		return SBCO_STALL_NONE;
-	if (cfg->rotations) {
+	/* trapped again within two holds of being placed after a lift: rotations did not
+	 * keep it out before, so lift at once, for twice as long */
+	again = h->hold_ns && h->placed_ns && now_ns - h->placed_ns < 2 * h->hold_ns;
+	if (cfg->rotations && !again) {
 		bool recent = h->rotated_ns && now_ns - h->rotated_ns < cfg->hold_ns;
 
 		/* the last rotation gets detect_ns to end the stall it answered */
@@ -158,11 +164,9 @@ enum sbco_stall_step sbco_stall_step(struct sbco_stall_hold *h, bool stalled, bo
 			h->rotations++;
 			return SBCO_STALL_ROTATE;
 		}
-		h->streak = 0;
 	}
-	/* again within two holds of the last placing: the VM falls into it under
-	 * anti-stacking, so stay away longer */
-	if (h->hold_ns && h->placed_ns && now_ns - h->placed_ns < 2 * h->hold_ns)
+	h->streak = 0;
+	if (again)
 		h->hold_ns = h->hold_ns * 2 < cfg->hold_max_ns ? h->hold_ns * 2 : cfg->hold_max_ns;
 	else
 		h->hold_ns = cfg->hold_ns;

@@ -157,7 +157,10 @@ static void test_backoff(void **state)
 	assert_int_equal(sbco_stall_step(&h, true, true, &c, t + 250 * MS), SBCO_STALL_NONE);
 	assert_int_equal(sbco_stall_step(&h, false, false, &c, t + c.hold_ns - 1), SBCO_STALL_NONE);
 	t += c.hold_ns;
-	assert_int_equal(sbco_stall_step(&h, false, false, &c, t), SBCO_STALL_PLACE);
+	/* not under anti-stacking when the hold is up (mode off): it stays lifted */
+	assert_int_equal(sbco_stall_step(&h, false, false, &c, t), SBCO_STALL_NONE);
+	assert_true(h.lifted);
+	assert_int_equal(sbco_stall_step(&h, false, true, &c, t), SBCO_STALL_PLACE);
 	assert_false(h.lifted);
 	/* a relapse soon after: twice the hold, up to the maximum */
 	for (uint64_t want = 2 * c.hold_ns; want <= 2 * c.hold_max_ns; want *= 2) {
@@ -165,7 +168,7 @@ static void test_backoff(void **state)
 		assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_LIFT);
 		assert_int_equal(h.hold_ns, want < c.hold_max_ns ? want : c.hold_max_ns);
 		t += h.hold_ns;
-		assert_int_equal(sbco_stall_step(&h, false, false, &c, t), SBCO_STALL_PLACE);
+		assert_int_equal(sbco_stall_step(&h, false, true, &c, t), SBCO_STALL_PLACE);
 	}
 	assert_int_equal(h.hold_ns, c.hold_max_ns);
 	/* a stall long after placing: back to the first hold */
@@ -213,14 +216,26 @@ static void test_rotate_then_lift(void **state)
 	assert_int_equal(h.lifts, 1);
 	assert_int_equal(h.rotations, 3);
 	assert_true(h.lifted);
-	t += c.hold_ns;
-	assert_int_equal(sbco_stall_step(&h, false, false, &c, t), SBCO_STALL_PLACE);
-	/* a stall long after the last rotation starts a new streak: rotated again */
-	t += 3 * c.hold_ns;
+	/* mode off for a while: the hold outlasts it, placed again when bal is back */
+	t += 5 * c.hold_ns;
+	assert_int_equal(sbco_stall_step(&h, false, false, &c, t), SBCO_STALL_NONE);
+	assert_true(h.lifted);
+	assert_int_equal(sbco_stall_step(&h, false, true, &c, t), SBCO_STALL_PLACE);
+	/* trapped again 2 s after: the rotations did not keep it out before, so lifted at
+	 * once (no rotation) for twice the hold */
+	t += 2000 * MS;
+	assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_LIFT);
+	assert_int_equal(h.rotations, 3);
+	assert_int_equal(h.lifts, 2);
+	assert_int_equal(h.hold_ns, 2 * c.hold_ns);
+	t += h.hold_ns;
+	assert_int_equal(sbco_stall_step(&h, false, true, &c, t), SBCO_STALL_PLACE);
+	/* a stall long after placing starts a new streak: rotated again */
+	t += 3 * h.hold_ns;
 	assert_int_equal(sbco_stall_step(&h, true, true, &c, t), SBCO_STALL_ROTATE);
 	assert_int_equal(h.streak, 1);
 	assert_int_equal(h.rotations, 4);
-	assert_int_equal(h.stalls, 5);
+	assert_int_equal(h.stalls, 6);
 }
 
 int main(void)
