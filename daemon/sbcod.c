@@ -124,6 +124,7 @@ int daemon_reload(struct daemon *d, char *err, size_t err_len)
 	struct sbco_config *c = NULL;
 	char *errs = NULL;
 	int r = sbco_config_load(d->config_path, &c, &errs);
+	struct sbco_engine *old;
 
 	d->reloads++;
 	if (r < 0) {
@@ -134,16 +135,22 @@ int daemon_reload(struct daemon *d, char *err, size_t err_len)
 		free(errs);
 		return -EINVAL;
 	}
-	/* patterns, levers and balance settings live in the engine: rebuild it */
-	sbco_engine_restore(d->eng, NULL);
-	sbco_engine_free(d->eng);
+	/* patterns, levers and balance settings live in the engine: rebuild it, keeping
+	 * what it learnt of stalls (which VMs are lifted, their back-off, the counts) */
+	old = d->eng;
+	sbco_engine_restore(old, NULL);
 	d->eng = NULL;
 	sbco_config_free(d->cfg);
 	d->cfg = c;
 	r = take_patterns(d);
-	if (r < 0)
+	if (r < 0) {
+		sbco_engine_free(old);
 		return log_error_errno(r, "Failed to copy the vCPU patterns");
+	}
 	r = make_engine(d);
+	if (r == 0)
+		r = sbco_engine_take_stalls(d->eng, old);
+	sbco_engine_free(old);
 	if (r < 0)
 		return r;
 	log_info("Reloaded '%s': mode %s, interval %u ms", d->config_path, sbco_mode_name(c->mode),

@@ -97,6 +97,18 @@ static bool lifted(const struct sbco_engine *e, int32_t pid)
 	return c && c->hold.lifted;
 }
 
+int sbco_engine_take_stalls(struct sbco_engine *to, const struct sbco_engine *from)
+{
+	for (size_t i = 0; from && i < from->nr_counters; i++) {
+		struct vm_counter *c = vm_counter_of(to, from->counters[i].pid);
+
+		if (!c)
+			return -ENOMEM;
+		c->hold = from->counters[i].hold;
+	}
+	return 0;
+}
+
 /* Keep the counters of VMs still in the set only. */
 static void prune_counters(struct sbco_engine *e)
 {

@@ -938,6 +938,11 @@ enum sbco_lever sbco_engine_lever(const struct sbco_engine *e);
 /* Guest-stall detection settings, and whether to respond (lift anti-stacking of stalled
  * VMs in modes bal and sbco; default on) or only detect. */
 void sbco_engine_set_stall(struct sbco_engine *e, const struct sbco_stall_cfg *cfg, bool respond);
+/* Carry the per-VM stall state of from (holds, back-offs, lifted VMs, stall, rotation and
+ * lift counts) into to, by VMM pid, before to's first sbco_engine_set_vms(): a config
+ * reload rebuilds the engine and must not forget which VMs trap when they are placed
+ * (a lifted VM stays lifted; the metrics' stall totals go on counting). */
+int sbco_engine_take_stalls(struct sbco_engine *to, const struct sbco_engine *from);
 /* Undo every change (affinity, slice, nice, weight). */
 void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret);
 

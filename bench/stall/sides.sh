@@ -74,7 +74,7 @@ config off
 . "$HERE/tests/lib/sbcod_start.sh"
 SBCOD_SETSID=1 sbcod_start "$W/sbco.json" "$W/sbcod.log" || { tail "$W/sbcod.log"; exit 1; }
 CTL="$B/sbcoctl --socket $W/sock"
-counters() { # stalls, lifts, rotations of the two guests (sbcod's, since the last reload)
+counters() { # stalls, lifts, rotations of the two guests (sbcod's totals)
 	$CTL metrics | awk -v p="$LV_PREFIX-" '
 		index($0, "sbco_vm_stalls_total{vm=\"" p) == 1 { s += $NF }
 		index($0, "sbco_vm_stall_lifts_total{vm=\"" p) == 1 { l += $NF }
@@ -98,6 +98,7 @@ while [ "$rep" -le "$REPS" ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
+		c0=$(counters) # sbcod's totals go on across reloads: count from here
 		sleep 3
 		n1=$(wc -l < "$(log_of "$D1")")
 		n2=$(wc -l < "$(log_of "$D2")")
@@ -110,7 +111,8 @@ while [ "$rep" -le "$REPS" ]; do
 			tail -n +"$((n + 1))" "$(log_of "$d")" | sed -n 's/^spin: ops\/s=//p' | head -n "$SECS" |
 				awk -v v="$v" -v r="$rep" -v g="$g" '{ printf "%s,%d,%d,%s,%d\n", v, r, NR, g, $1 }' >> "$CSV"
 		done
-		echo "$v,$rep,$(counters | tr ' ' ,),$(vcpu_stalls "$W/samples" | tr ' ' ,)" >> "$RUNS"
+		c1=$(echo "$c0 $(counters)" | awk '{ printf "%d,%d,%d", $4 - $1, $5 - $2, $6 - $3 }')
+		echo "$v,$rep,$c1,$(vcpu_stalls "$W/samples" | tr ' ' ,)" >> "$RUNS"
 		echo "sides: rep $rep $v: $(tail -1 "$RUNS")" >&2
 	done
 	rep=$((rep + 1))

@@ -544,6 +544,27 @@ static void test_engine_stall(void **state)
 	assert_non_null(strstr(text, "sbco_vm_antistacking_lifted{vm=\"g\",uuid=\"\"} 1\n"));
 	assert_non_null(strstr(text, "sbco_stalls_total 1\n"));
 	free(text);
+	{ /* a reload (sbcod rebuilds the engine): the new engine takes the stall state, so
+	   * the VM stays lifted, its hold ends when it would have, its counts go on */
+		struct sbco_engine *n = NULL;
+		struct sbco_stall_cfg c;
+
+		sbco_engine_restore(e, NULL);
+		assert_int_equal(sbco_engine_new(&fake_ops, &f, x.root, &x.pat, NULL, NULL, &n), 0);
+		sbco_stall_cfg_default(&c);
+		c.rotations = 0;
+		sbco_engine_set_stall(n, &c, true);
+		assert_int_equal(sbco_engine_take_stalls(n, e), 0);
+		assert_int_equal(sbco_engine_set_vms(n, &x.l, &pol, &x.topo), 0);
+		assert_int_equal(sbco_cpuset_count(&f.aff[3]), 2);
+		assert_int_equal(sbco_cpuset_count(&f.aff[4]), 2);
+		assert_int_equal(sbco_engine_vm_counts(n, 600, &cnt), 0);
+		assert_int_equal(cnt.stalls, 1);
+		assert_int_equal(cnt.lifts, 1);
+		assert_true(cnt.lifted);
+		sbco_engine_free(e);
+		x.e = e = n;
+	}
 	/* recovered, then the hold (10 s) ends: anti-stacking again */
 	assert_true(stall_cycle(e, t + 1250 * ms, 1250, 200) >= 0);
 	assert_true(stall_cycle(e, t + 10999 * ms, 3000, 2000) >= 0);
