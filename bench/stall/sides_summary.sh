@@ -74,9 +74,9 @@ cat "$OUT/stall-sides.md"
 command -v gnuplot > /dev/null || { echo "sides_summary: no gnuplot, no plot" >&2; exit 0; }
 D=$(mktemp -d /tmp/sbco-sides-plot.XXXXXX)
 for v in $VARIANTS; do
+	# the variant's first repetition (pooled runs number theirs on)
+	r1=$(awk -F, -v v="$v" 'NR > 1 && $1 == v && (m == "" || $2 + 0 < m) { m = $2 + 0 } END { print m + 0 }' "$RUNS")
 	for g in a b; do
-		# the variant's first repetition (pooled runs number theirs on)
-		r1=$(awk -F, -v v="$v" 'NR > 1 && $1 == v && (m == "" || $2 + 0 < m) { m = $2 + 0 } END { print m + 0 }' "$RUNS")
 		awk -F, -v v="$v" -v g="$g" -v r="$r1" '$1 == v && $2 == r && $4 == g { print $3, $5 }' "$CSV" > "$D/$v-$g.dat"
 		# a guest that printed nothing (stalled throughout) is drawn at 0 ops/s
 		[ -s "$D/$v-$g.dat" ] || printf '1 0\n%s 0\n' "$SECS" > "$D/$v-$g.dat"

@@ -152,9 +152,12 @@ int main(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
-		if (!strcmp(a, "-churn") || !strcmp(a, "-nohelper")) {
-			churn |= !strcmp(a, "-churn");
-			helper &= !strcmp(a, "-churn");
+		if (!strcmp(a, "-churn")) {
+			churn = 1;
+			continue;
+		}
+		if (!strcmp(a, "-nohelper")) {
+			helper = 0;
 			continue;
 		}
 		if (!val) {
@@ -202,9 +205,10 @@ int main(int argc, char **argv)
 		pthread_create(&ht, NULL, helper_main, NULL);
 	clock_gettime(CLOCK_MONOTONIC, &end);
 	end.tv_sec += secs;
-	do { /* a quiet VM's main thread wakes once, at the end: no wakeups in the queues */
-		if (helper || clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL))
-			usleep(50000);
+	if (!helper) /* a quiet VM's main thread wakes once, at the end: no wakeups in the queues */
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &end, NULL);
+	do {
+		usleep(50000);
 		clock_gettime(CLOCK_MONOTONIC, &now);
 	} while (now.tv_sec < end.tv_sec ||
 		 (now.tv_sec == end.tv_sec && now.tv_nsec < end.tv_nsec));
