@@ -148,6 +148,27 @@ void vmlog_event(void *userdata, const struct sbco_event *ev)
 		       name, ev->vcpu, ev->tid, (double)ev->starving_ns / 1e9, what);
 		return;
 	}
+	if (ev->kind == SBCO_EVENT_ISOLATE) {
+		if (ev->err)
+			log_vm(ev->err == -EOPNOTSUPP ? LOG_NOTICE : warn_prio(d), ev->err, name, uuid_of(ev->vm), -1, ev->vm->pid,
+			       "VM '%s': cannot keep its other threads out of its vCPUs' cpu group "
+			       "(%s -> %s): %s; the stall response stands (sbcod(8), GUEST STALLS)",
+			       name, ev->from, ev->group, strerror(-ev->err));
+		else if (ev->moved > 0)
+			log_vm(LOG_INFO, 0, name, uuid_of(ev->vm), -1, ev->vm->pid,
+			       "VM '%s': %d thread(s) other than vCPUs moved from %s to %s (stall "
+			       "prevention while anti-stacked)",
+			       name, ev->moved, ev->from, ev->group);
+		return;
+	}
+	if (ev->kind == SBCO_EVENT_UNISOLATE) {
+		log_vm(ev->err ? warn_prio(d) : LOG_INFO, ev->err, name, uuid_of(ev->vm), -1,
+		       ev->vm ? ev->vm->pid : 0,
+		       "VM '%s': %s the threads of %s to where they came from%s%s", name,
+		       ev->err ? "cannot give back" : "gave back", ev->group, ev->err ? ": " : "",
+		       ev->err ? strerror(-ev->err) : "");
+		return;
+	}
 	if (ev->kind == SBCO_EVENT_STALL_OVER) {
 		log_vm(LOG_INFO, 0, name, uuid_of(ev->vm), -1, ev->vm ? ev->vm->pid : 0,
 		       "VM '%s': stall hold over, anti-stacking again", name);

@@ -15,14 +15,15 @@
 #include "sbco.h"
 #include "util.h"
 
-enum kind { K_AFFINITY, K_SLICE, K_NICE, K_WEIGHT };
+enum kind { K_AFFINITY, K_SLICE, K_NICE, K_WEIGHT, K_GROUP };
 
 struct record {
 	enum kind kind;
 	int32_t tid;
 	int32_t index;	/* K_AFFINITY through the pinner: the vCPU index */
 	char uuid[37];	/* K_AFFINITY through the pinner: the domain, else "" */
-	char *cgroup;	/* K_WEIGHT */
+	char *cgroup;	/* K_WEIGHT; K_GROUP: the group the threads came from */
+	char *to;	/* K_GROUP: the group sbco made for them */
 	uint64_t start; /* the thread's start time (clock ticks since boot), 0 unknown */
 	struct sbco_cpuset cpus;
 	int64_t value;
@@ -61,8 +62,10 @@ struct sbco_actuator *sbco_actuator_free(struct sbco_actuator *a)
 {
 	if (!a)
 		return NULL;
-	for (size_t i = 0; i < a->n; i++)
+	for (size_t i = 0; i < a->n; i++) {
 		free(a->r[i].cgroup);
+		free(a->r[i].to);
+	}
 	free(a->r);
 	free(a->loans);
 	free(a->state_path);
@@ -89,8 +92,9 @@ size_t sbco_actuator_pending(const struct sbco_actuator *a)
 static struct record *find(struct sbco_actuator *a, enum kind k, int32_t tid, const char *cg)
 {
 	for (size_t i = 0; i < a->n; i++)
-		if (a->r[i].kind == k &&
-		    (k == K_WEIGHT ? !strcmp(a->r[i].cgroup, cg) : a->r[i].tid == tid))
+		if (a->r[i].kind == k && (k == K_WEIGHT	 ? !strcmp(a->r[i].cgroup, cg)
+					  : k == K_GROUP ? !strcmp(a->r[i].to, cg)
+							 : a->r[i].tid == tid))
 			return &a->r[i];
 	return NULL;
 }
@@ -105,7 +109,7 @@ static void tally(struct sbco_restore_stats *st, int r)
 		st->failed++;
 }
 
-static const char *const kind_names[] = {"affinity", "slice", "nice", "weight"};
+static const char *const kind_names[] = {"affinity", "slice", "nice", "weight", "group"};
 
 /* Field 22 of /proc/TID/stat: when the thread started. 0 when it cannot be read. */
 static uint64_t thread_start(int32_t tid)
@@ -162,6 +166,8 @@ static int save_state(struct sbco_actuator *a)
 		}
 		if (rec->cgroup)
 			cJSON_AddStringToObject(o, "cgroup", rec->cgroup);
+		if (rec->to)
+			cJSON_AddStringToObject(o, "to", rec->to);
 		cJSON_AddItemToArray(arr, o);
 	}
 	txt = cJSON_Print(root);
@@ -189,7 +195,8 @@ static struct record *add(struct sbco_actuator *a, enum kind k, int32_t tid, con
 	if (sbco_grow((void **)&a->r, &a->cap, a->n + 1, sizeof(*a->r)) < 0)
 		return NULL;
 	r = &a->r[a->n];
-	*r = (struct record){.kind = k, .tid = tid, .start = k == K_WEIGHT ? 0 : thread_start(tid)};
+	*r = (struct record){
+	    .kind = k, .tid = tid, .start = k == K_WEIGHT || k == K_GROUP ? 0 : thread_start(tid)};
 	if (cg && !(r->cgroup = strdup(cg)))
 		return NULL;
 	a->n++;
@@ -202,7 +209,7 @@ static void drop_tid(struct sbco_actuator *a, int32_t tid)
 	size_t w = 0;
 
 	for (size_t i = 0; i < a->n; i++) {
-		if (a->r[i].kind != K_WEIGHT && a->r[i].tid == tid) {
+		if (a->r[i].kind != K_WEIGHT && a->r[i].kind != K_GROUP && a->r[i].tid == tid) {
 			free(a->r[i].cgroup);
 			continue;
 		}
@@ -366,6 +373,96 @@ int sbco_actuator_apply(struct sbco_actuator *a, const struct sbco_action *act, 
 	return k == K_WEIGHT ? r : gone(a, act->tid, r);
 }
 
+/* Every thread in group to back into from, then to removed. A from that is gone (its VM
+ * ended) leaves nothing to move back: to is removed when empty. Returns 0 or -errno. */
+static int regroup(const struct sbco_host_ops *ops, void *ud, const char *to, const char *from)
+{
+	int32_t tids[256];
+	size_t n = 0;
+	int r = 0, pass = 0;
+
+	if (!ops->group_threads || !ops->move_thread || !ops->remove_group)
+		return -EOPNOTSUPP;
+	do { /* bounded: threads the moved ones start meanwhile land in to too */
+		r = ops->group_threads(ud, to, tids, sizeof(tids) / sizeof(tids[0]), &n);
+		if (r == -ENOENT)
+			return 0; /* already gone */
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			int m = ops->move_thread(ud, tids[i], from);
+
+			if (m < 0 && m != -ESRCH && m != -ENOENT)
+				r = m;
+		}
+	} while (r == 0 && n > 0 && ++pass < 8);
+	if (r < 0)
+		return r;
+	r = ops->remove_group(ud, to);
+	return r == -ENOENT ? 0 : r;
+}
+
+int sbco_actuator_isolate(struct sbco_actuator *a, const char *from, const char *to,
+			  const int32_t *tids, size_t n)
+{
+	struct record *rec = find(a, K_GROUP, 0, to);
+	int r, moved = 0;
+
+	if (!a->ops->make_group || !a->ops->move_thread)
+		return -EOPNOTSUPP;
+	if (!rec) {
+		r = a->ops->make_group(a->ud, to, from);
+		if (r < 0 && r != -EEXIST)
+			return r;
+		rec = add(a, K_GROUP, 0, from);
+		if (!rec)
+			return -ENOMEM;
+		rec->to = strdup(to);
+		if (!rec->to) {
+			free(rec->cgroup);
+			a->n--;
+			return -ENOMEM;
+		}
+		r = save_state(a); /* on disk before a thread moves */
+		if (r < 0)
+			return r;
+	}
+	for (size_t i = 0; i < n; i++) {
+		r = a->ops->move_thread(a->ud, tids[i], to);
+		if (r == 0)
+			moved++;
+		else if (r != -ESRCH && r != -ENOENT)
+			return r;
+	}
+	return moved;
+}
+
+int sbco_actuator_unisolate(struct sbco_actuator *a, const char *to)
+{
+	struct record *rec = find(a, K_GROUP, 0, to);
+	size_t i;
+	int r;
+
+	if (!rec)
+		return -ENOENT;
+	r = regroup(a->ops, a->ud, rec->to, rec->cgroup);
+	if (r < 0)
+		return r;
+	i = (size_t)(rec - a->r);
+	free(rec->cgroup);
+	free(rec->to);
+	memmove(&a->r[i], &a->r[i + 1], (a->n - i - 1) * sizeof(*a->r));
+	a->n--;
+	(void)save_state(a);
+	return 0;
+}
+
+bool sbco_actuator_isolated(const struct sbco_actuator *a, const char *to)
+{
+	for (size_t i = 0; i < a->n; i++)
+		if (a->r[i].kind == K_GROUP && !strcmp(a->r[i].to, to))
+			return true;
+	return false;
+}
+
 void sbco_actuator_restore_all(struct sbco_actuator *a, struct sbco_restore_stats *ret)
 {
 	struct sbco_restore_stats st = {0};
@@ -384,12 +481,16 @@ void sbco_actuator_restore_all(struct sbco_actuator *a, struct sbco_restore_stat
 		case K_NICE:
 			r = a->ops->set_nice(a->ud, rec->tid, rec->value);
 			break;
+		case K_GROUP:
+			r = regroup(a->ops, a->ud, rec->to, rec->cgroup);
+			break;
 		default:
 			r = a->ops->set_weight(a->ud, rec->cgroup, rec->value);
 			break;
 		}
 		tally(&st, r);
 		free(rec->cgroup);
+		free(rec->to);
 	}
 	a->n = 0;
 	for (size_t i = 0; i < a->nr_loans; i++) { /* every loan paid back */
@@ -417,7 +518,7 @@ static int restore_one(const cJSON *o, const struct sbco_host_ops *ops, void *ud
 	const cJSON *cg = cJSON_GetObjectItemCaseSensitive(o, "cgroup");
 	int k = -1;
 
-	for (int i = 0; cJSON_IsString(kind) && i < 4; i++)
+	for (int i = 0; cJSON_IsString(kind) && i < 5; i++)
 		if (!strcmp(kind->valuestring, kind_names[i]))
 			k = i;
 	if (k < 0 || !cJSON_IsNumber(tid) || !cJSON_IsNumber(start))
@@ -426,6 +527,13 @@ static int restore_one(const cJSON *o, const struct sbco_host_ops *ops, void *ud
 		if (!cJSON_IsString(cg) || !cJSON_IsNumber(value))
 			return -EBADMSG;
 		return ops->set_weight(ud, cg->valuestring, (int64_t)value->valuedouble);
+	}
+	if (k == K_GROUP) {
+		const cJSON *to = cJSON_GetObjectItemCaseSensitive(o, "to");
+
+		if (!cJSON_IsString(cg) || !cJSON_IsString(to))
+			return -EBADMSG;
+		return regroup(ops, ud, to->valuestring, cg->valuestring);
 	}
 	if (start->valuedouble > 0 && thread_start(tid->valueint) != (uint64_t)start->valuedouble)
 		return -ESRCH; /* gone, or the tid now names another thread */

@@ -242,6 +242,8 @@ static void parse_stall(const cJSON *v, struct errs *e, struct sbco_config *c)
 			continue;
 		else if (!strcmp(k, "respond"))
 			boolean(it, path, e, &c->stall_respond);
+		else if (!strcmp(k, "isolate"))
+			boolean(it, path, e, &s->isolate);
 		else if (!strcmp(k, "starve_share")) {
 			if (number(it, path, 0, 0.5, true, false, e, &d))
 				s->starve_frac = d;

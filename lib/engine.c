@@ -41,7 +41,10 @@ struct sbco_engine {
 		int32_t pid;
 		struct sbco_vm_counts c;
 		struct sbco_stall_hold hold;
-	} * counters; /* per VM (by VMM pid), for the VMs in e->vms */
+		char **iso; /* stall prevention: the groups sbco made for its other threads */
+		size_t nr_iso;
+		bool iso_failed; /* not tried again until the VM is placed anew */
+	} * counters;		 /* per VM (by VMM pid), for the VMs in e->vms */
 	size_t nr_counters, cap_counters;
 	struct sbco_stall_cfg stall_cfg;
 	bool stall_response; /* lift anti-stacking of stalled VMs (else detect only) */
@@ -52,6 +55,7 @@ struct sbco_engine {
 };
 
 static bool own_cgroups(const struct sbco_engine *e);
+static void notify(const struct sbco_engine *e, const struct sbco_event *ev);
 
 /* The counters of the VM with this pid, NULL when it has none yet. */
 static const struct vm_counter *find_counter(const struct sbco_engine *e, int32_t pid)
@@ -109,14 +113,131 @@ int sbco_engine_take_stalls(struct sbco_engine *to, const struct sbco_engine *fr
 	return 0;
 }
 
-/* Keep the counters of VMs still in the set only. */
+/* Stall prevention off for a VM: its other threads back into the groups they came from,
+ * sbco's groups removed. vm may be NULL (the VM is gone). */
+static void unisolate(struct sbco_engine *e, struct vm_counter *c, const struct sbco_vm *vm)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < c->nr_iso; i++) {
+		int r = sbco_actuator_unisolate(e->act, c->iso[i]);
+
+		notify(e, &(struct sbco_event){.kind = SBCO_EVENT_UNISOLATE,
+					       .vm = vm,
+					       .vcpu = -1,
+					       .group = c->iso[i],
+					       .err = r == -ENOENT ? 0 : r});
+		if (r < 0 && r != -ENOENT) {
+			e->st.action_errors++;
+			c->iso[k++] = c->iso[i]; /* kept: tried again, and by restore */
+		} else {
+			free(c->iso[i]);
+		}
+	}
+	c->nr_iso = k;
+	if (!k) {
+		free(c->iso);
+		c->iso = NULL;
+	}
+}
+
+/* Stall prevention on for VM v: move its threads other than vCPUs out of the cpu group its
+ * vCPUs share (lib/isolate.c). Run at every placement and VM-set refresh, so threads the
+ * VMM starts later follow. */
+static void isolate(struct sbco_engine *e, struct vm_counter *c, const struct sbco_vm *vm)
+{
+	struct sbco_thread_cg *t = NULL;
+	struct sbco_isolate_group *g = NULL;
+	size_t nt = 0, ng = 0;
+	int r;
+
+	if (c->iso_failed || vm->pid <= 0 ||
+	    sbco_proc_thread_cgroups(e->root, vm->pid, &t, &nt) < 0)
+		return;
+	for (size_t i = 0; i < nt; i++)
+		for (size_t k = 0; k < vm->nr_vcpus && !t[i].vcpu; k++)
+			t[i].vcpu = vm->vcpus[k].tid == t[i].tid;
+	r = sbco_isolate_plan(t, nt, &g, &ng);
+	sbco_thread_cgs_free(t, nt);
+	for (size_t i = 0; r == 0 && i < ng; i++) {
+		bool known = false;
+		char **x;
+
+		r = sbco_actuator_isolate(e->act, g[i].from, g[i].to, g[i].tids, g[i].n);
+		notify(e, &(struct sbco_event){.kind = SBCO_EVENT_ISOLATE,
+					       .vm = vm,
+					       .vcpu = -1,
+					       .group = g[i].to,
+					       .from = g[i].from,
+					       .moved = r > 0 ? r : 0,
+					       .err = r < 0 ? r : 0});
+		if (r < 0) {
+			c->iso_failed = true; /* reported once; the VM keeps its stall response */
+			if (r != -EOPNOTSUPP) /* v2 hierarchy: not possible there, not an error */
+				e->st.action_errors++;
+			break;
+		}
+		for (size_t k = 0; k < c->nr_iso && !known; k++)
+			known = !strcmp(c->iso[k], g[i].to);
+		if (known)
+			continue;
+		x = realloc(c->iso, (c->nr_iso + 1) * sizeof(*x));
+		if (x) {
+			c->iso = x;
+			c->iso[c->nr_iso] = strdup(g[i].to);
+			c->nr_iso += c->iso[c->nr_iso] != NULL;
+		}
+		r = 0;
+	}
+	sbco_isolate_groups_free(g, ng);
+}
+
+/* Stall prevention for VM v of e->vms as its anti-stacking stands: on while sbco places
+ * it (stall.isolate), off when it does not (mode off, pinned, lifted after a stall). */
+static void guard(struct sbco_engine *e, size_t v)
+{
+	const struct sbco_vm *vm = &e->vms->vms[v];
+	struct vm_counter *c = vm_counter_of(e, vm->pid);
+
+	if (!c)
+		return;
+	if (e->stall_cfg.isolate && e->striped && e->striped[v] && !c->hold.lifted) {
+		isolate(e, c, vm);
+		return;
+	}
+	if (c->nr_iso)
+		unisolate(e, c, vm);
+	c->iso_failed = false;
+}
+
+/* Forget the groups of every VM (restored by the actuator). */
+static void forget_groups(struct sbco_engine *e)
+{
+	for (size_t i = 0; i < e->nr_counters; i++) {
+		for (size_t j = 0; j < e->counters[i].nr_iso; j++)
+			free(e->counters[i].iso[j]);
+		free(e->counters[i].iso);
+		e->counters[i].iso = NULL;
+		e->counters[i].nr_iso = 0;
+		e->counters[i].iso_failed = false;
+	}
+}
+
+/* Keep the counters of VMs still in the set only (a VM gone gets its groups removed). */
 static void prune_counters(struct sbco_engine *e)
 {
 	size_t k = 0;
 
-	for (size_t i = 0; i < e->nr_counters; i++)
-		if (sbco_vm_list_find_pid(e->vms, e->counters[i].pid))
+	for (size_t i = 0; i < e->nr_counters; i++) {
+		if (sbco_vm_list_find_pid(e->vms, e->counters[i].pid)) {
 			e->counters[k++] = e->counters[i];
+			continue;
+		}
+		unisolate(e, &e->counters[i], NULL);
+		for (size_t j = 0; j < e->counters[i].nr_iso; j++)
+			free(e->counters[i].iso[j]); /* not removed: the actuator still has them */
+		free(e->counters[i].iso);
+	}
 	e->nr_counters = k;
 }
 
@@ -238,6 +359,7 @@ struct sbco_engine *sbco_engine_free(struct sbco_engine *e)
 	sbco_vm_set_free(e->last_set);
 	sbco_vm_list_free(e->vms);
 	free(e->pol);
+	forget_groups(e);
 	free(e->counters);
 	sbco_stall_tracker_clear(&e->stall);
 	free(e->pl);
@@ -442,6 +564,8 @@ int sbco_engine_set_vms(struct sbco_engine *e, const struct sbco_vm_list *vms,
 	e->pl = pl;
 	e->nr_pl = n;
 	e->striped = striped;
+	for (size_t v = 0; v < copy->nr && r == 0; v++)
+		guard(e, v);
 	return r;
 oom:
 	sbco_vm_list_free(copy);
@@ -603,6 +727,8 @@ static int stalls(struct sbco_engine *e, const struct sbco_snapshot *s,
 						       .vcpu = -1});
 		for (size_t k = 0; k < e->vms->vms[v].nr_vcpus && step == SBCO_STALL_LIFT; k++)
 			unplace_vcpu(e, &e->vms->vms[v], &e->vms->vms[v].vcpus[k]);
+		if (step == SBCO_STALL_LIFT || step == SBCO_STALL_PLACE)
+			guard(e, v);
 		for (size_t k = 0;
 		     k < e->nr_pl && (step == SBCO_STALL_PLACE || step == SBCO_STALL_ROTATE); k++) {
 			struct sbco_placement p;
@@ -753,6 +879,7 @@ void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret)
 {
 	sbco_actuator_restore_all(e->act, ret);
 	sbco_ledger_clear(&e->ledger);
+	forget_groups(e);
 }
 
 void sbco_engine_last(const struct sbco_engine *e, const struct sbco_snapshot **ret_snap,

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libcgroup.h>
-#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "host_internal.h"
 #include "sbco.h"
 #include "util.h"
 
@@ -94,22 +94,13 @@ static int set_nice(void *ud, int32_t tid, int64_t nice)
 	return setpriority(PRIO_PROCESS, (id_t)tid, (int)nice) < 0 ? -errno : 0;
 }
 
-static pthread_once_t cg_once = PTHREAD_ONCE_INIT;
-static int cg_ok;
-
-static void cg_init(void)
-{
-	cg_ok = cgroup_init() == 0;
-}
-
 /* v1 "cpu.shares" or v2 "cpu.weight", whichever the group has. */
 static int cg_value(const char *path, bool set, int64_t *v)
 {
 	static const char *const files[2] = {"cpu.shares", "cpu.weight"};
 	int r = -ENOENT;
 
-	pthread_once(&cg_once, cg_init);
-	if (!cg_ok)
+	if (!sbco_cg_ready())
 		return -ENODEV;
 	for (int i = 0; i < 2 && r == -ENOENT; i++) {
 		struct cgroup *cg = cgroup_new_cgroup(path);
@@ -167,32 +158,16 @@ static int file_value(const char *root, const char *path, bool set, int64_t *v)
 	return -ENOENT;
 }
 
-/* A cgroup path as the kernel prints it: absolute, no "." or ".." component, no control
- * bytes. Anything else (a hostile or corrupted name) is refused, never followed. */
-static bool sane_cgroup(const char *p)
-{
-	if (!p || p[0] != '/' || strlen(p) > 4000)
-		return false;
-	for (const char *c = p; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			return false;
-	for (const char *c = p; (c = strchr(c, '/')); c++)
-		if (!strncmp(c, "/./", 3) || !strcmp(c, "/.") || !strncmp(c, "/../", 4) ||
-		    !strcmp(c, "/.."))
-			return false;
-	return true;
-}
-
 static int get_weight(void *ud, const char *cgroup, int64_t *ret)
 {
-	if (!sane_cgroup(cgroup))
+	if (!sbco_cg_sane(cgroup))
 		return -EINVAL;
 	return real_root(ud) ? cg_value(cgroup, false, ret) : file_value(ud, cgroup, false, ret);
 }
 
 static int set_weight(void *ud, const char *cgroup, int64_t weight)
 {
-	if (!sane_cgroup(cgroup))
+	if (!sbco_cg_sane(cgroup))
 		return -EINVAL;
 	return real_root(ud) ? cg_value(cgroup, true, &weight)
 			     : file_value(ud, cgroup, true, &weight);
@@ -226,4 +201,8 @@ const struct sbco_host_ops sbco_host_ops_real = {
     .get_weight = get_weight,
     .set_weight = set_weight,
     .lend = lend,
+    .make_group = sbco_cg_make_group,
+    .remove_group = sbco_cg_remove_group,
+    .move_thread = sbco_cg_move_thread,
+    .group_threads = sbco_cg_group_threads,
 };

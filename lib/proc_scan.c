@@ -214,6 +214,69 @@ static int describe_vcpu(const struct scan_ctx *x, int32_t pid, struct sbco_vcpu
 	return v->cgroup ? 0 : -ENOMEM;
 }
 
+int sbco_proc_thread_cgroups(const char *root, int32_t pid, struct sbco_thread_cg **ret,
+			     size_t *ret_n)
+{
+	char path[4096], buf[4096];
+	struct sbco_thread_cg *v = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int procfd, r = 0;
+
+	*ret = NULL;
+	*ret_n = 0;
+	snprintf(path, sizeof(path), "%s/proc", root && strcmp(root, "/") ? root : "");
+	procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "%d/task", pid);
+	{
+		int fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		d = fd >= 0 ? fdopendir(fd) : NULL;
+		if (!d && fd >= 0)
+			close(fd);
+	}
+	if (!d) {
+		close(procfd);
+		return -ENOENT;
+	}
+	while (r == 0 && (de = readdir(d))) {
+		if (!is_pid_name(de->d_name))
+			continue;
+		snprintf(path, sizeof(path), "%d/task/%s/cgroup", pid, de->d_name);
+		if (read_at(procfd, path, buf, sizeof(buf)) < 0)
+			continue; /* exited meanwhile */
+		if (sbco_grow((void **)&v, &cap, n + 1, sizeof(*v)) < 0) {
+			r = -ENOMEM;
+			break;
+		}
+		v[n] = (struct sbco_thread_cg){.tid = (int32_t)strtol(de->d_name, NULL, 10),
+					       .cgroup = cpu_cgroup(buf)};
+		if (!v[n].cgroup)
+			r = -ENOMEM;
+		else
+			n++;
+	}
+	closedir(d);
+	close(procfd);
+	if (r < 0) {
+		sbco_thread_cgs_free(v, n);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+void sbco_thread_cgs_free(struct sbco_thread_cg *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].cgroup);
+	free(v);
+}
+
 int sbco_proc_describe_thread(const char *root, int32_t pid, struct sbco_vcpu *v)
 {
 	char path[4096];

@@ -462,6 +462,35 @@ void sbco_proc_watch_get_stats(const struct sbco_proc_watch *w, struct sbco_proc
 /* Online CPUs of root/sys/devices/system/cpu/online. Returns 0 or -errno. */
 int sbco_cpus_online(const char *root, struct sbco_cpuset *ret);
 
+/* One thread and its cpu cgroup path (owned; "" when there is none). */
+struct sbco_thread_cg {
+	int32_t tid;
+	char *cgroup;
+	bool vcpu; /* set by the caller: the thread is one of the VM's vCPUs */
+};
+/* Every thread of process pid below root with its cpu cgroup (threads that exit meanwhile
+ * are left out). Returns 0 and *ret (*ret_n entries; sbco_thread_cgs_free), -ENOENT,
+ * -ENOMEM. */
+int sbco_proc_thread_cgroups(const char *root, int32_t pid, struct sbco_thread_cg **ret,
+			     size_t *ret_n);
+void sbco_thread_cgs_free(struct sbco_thread_cg *v, size_t n);
+
+/* Stall prevention (lib/isolate.c): the cpu groups to move a VM's non-vCPU threads into.
+ * shared = the deepest cgroup all vCPU threads (t[i].vcpu) sit in or below; every other
+ * thread at or below shared goes from its group into one beside shared named
+ * "sbco.<shared's name>" (+ ".<path below shared>" for threads deeper in, '/' as '.').
+ * No group when the vCPUs share only the root group (no group entity) or one's cgroup is
+ * unknown. Threads already moved are beside shared, so a second plan moves only new ones.
+ * Returns 0 and *ret (*ret_n groups; sbco_isolate_groups_free), -ENOMEM. */
+struct sbco_isolate_group {
+	char *from, *to;
+	int32_t *tids;
+	size_t n;
+};
+int sbco_isolate_plan(const struct sbco_thread_cg *t, size_t n, struct sbco_isolate_group **ret,
+		      size_t *ret_n);
+void sbco_isolate_groups_free(struct sbco_isolate_group *g, size_t n);
+
 /* Describe one thread of process pid below root: last CPU, affinity and cpu cgroup into v
  * (v->tid must be set; v->cgroup is allocated). Returns 0, -ENOENT if it exited, -ENOMEM. */
 int sbco_proc_describe_thread(const char *root, int32_t pid, struct sbco_vcpu *v);
@@ -690,6 +719,8 @@ struct sbco_stall_cfg {
 	uint64_t hold_max_ns; /* the hold doubles on a stall soon after placing, to this (160 s) */
 	unsigned rotations;   /* first answer a stall by rotating the VM's stripes, up to this
 				 many times within hold_ns of each other (3); 0: lift at once */
+	bool isolate;	      /* prevent: while a VM is anti-stacked, keep its other threads
+				 out of the cpu cgroup its vCPUs share (true; lib/isolate.c) */
 };
 void sbco_stall_cfg_default(struct sbco_stall_cfg *c);
 
@@ -768,6 +799,14 @@ struct sbco_host_ops {
 	int (*set_weight)(void *ud, const char *cgroup, int64_t weight);
 	/* the kernel patch: a lends ns of service to b (/proc/sbco/lend) */
 	int (*lend)(void *ud, int32_t a, int32_t b, int64_t ns);
+	/* cpu cgroups (v1 hierarchy only: -EOPNOTSUPP on v2, where a thread cannot leave its
+	 * process's threaded subtree): create path with the cpu weight (and CFS quota) of
+	 * like (-EEXIST when it exists); remove an empty one; move one thread into a group;
+	 * list a group's threads (at most cap, *ret_n the number written) */
+	int (*make_group)(void *ud, const char *path, const char *like);
+	int (*remove_group)(void *ud, const char *path);
+	int (*move_thread)(void *ud, int32_t tid, const char *path);
+	int (*group_threads)(void *ud, const char *path, int32_t *tids, size_t cap, size_t *ret_n);
 };
 
 /* The real host below root: sched_{get,set}affinity, sched_setattr (SCHED_OTHER custom
@@ -824,6 +863,18 @@ int sbco_actuator_original_affinity(const struct sbco_actuator *a, int32_t tid,
 				    struct sbco_cpuset *ret);
 /* Number of recorded originals (things that will be restored). */
 size_t sbco_actuator_pending(const struct sbco_actuator *a);
+/* Stall prevention (issue 14): move the threads tids (n) out of their cpu cgroup from into
+ * group to, which is created first (with from's weight) and recorded (from -> to) before any
+ * thread moves. Returns the number of threads moved, or -errno (nothing recorded when the
+ * group cannot be made). */
+int sbco_actuator_isolate(struct sbco_actuator *a, const char *from, const char *to,
+			  const int32_t *tids, size_t n);
+/* Undo one isolation: every thread now in to (those moved and any they started) goes back
+ * to from, to is removed and forgotten. Returns 0, -ENOENT when sbco made no such group,
+ * -errno (kept for restore_all). */
+int sbco_actuator_unisolate(struct sbco_actuator *a, const char *to);
+/* Is group to one sbco made (and not yet undone)? */
+bool sbco_actuator_isolated(const struct sbco_actuator *a, const char *to);
 
 /* ---------------------------------------------------------------- engine: one policy cycle */
 
@@ -883,6 +934,8 @@ enum sbco_event_kind {
 				  per episode; hold_ns > 0: its anti-stacking is lifted for that
 				  long (UNPLACE events follow) */
 	SBCO_EVENT_STALL_OVER, /* the hold is over: anti-stacking again (PLACE events follow) */
+	SBCO_EVENT_ISOLATE,    /* stall prevention: moved threads of the VM from into group */
+	SBCO_EVENT_UNISOLATE,  /* ... their way back: group emptied into where they came from */
 };
 
 /* What sbco did about a stall (SBCO_EVENT_STALL). */
@@ -904,6 +957,8 @@ struct sbco_event {
 	int err;			  /* 0, or -errno when refused or gone (-ESRCH) */
 	uint64_t starving_ns, hold_ns;	  /* STALL */
 	enum sbco_stall_answer answer;	  /* STALL */
+	const char *group, *from;	  /* ISOLATE, UNISOLATE (group only) */
+	int32_t moved;			  /* ISOLATE: threads moved now */
 };
 
 typedef void (*sbco_event_fn)(void *userdata, const struct sbco_event *ev);

@@ -31,6 +31,7 @@ void sbco_stall_cfg_default(struct sbco_stall_cfg *c)
 	    .hold_ns = 10000000000ull,
 	    .hold_max_ns = 160000000000ull,
 	    .rotations = 3,
+	    .isolate = true,
 	};
 }
 

@@ -14,13 +14,17 @@
 # - bal responding: sbcod rotates the stalled VM's stripes or lifts its anti-stacking
 #   (log, metrics) and the share of stalled seconds is not above the detecting phase's
 #   (+ 0.05);
+# - bal with prevention: while it runs, each VM's helper and main threads sit in
+#   sbco.a / sbco.b beside the VM's group and its vCPUs stay in it (log says so); the
+#   stalled share is at most half the detecting phase's; after sbcod ends every thread is
+#   back in its VM's group and sbco's groups are gone;
 # - at the end every vCPU has its original affinity and the cgroups are gone.
 # usage: tests/integration/stall_live.sh [BUILD [SECS [OUT.csv]]]   (root, cgroup v1 cpu)
 set -u
 B=${1:-build}
 SECS=${2:-30}
 OUT=${3:-}
-FAKEVM_SECS=$((SECS * 3 + 120))
+FAKEVM_SECS=$((SECS * 4 + 120))
 CGV1=/sys/fs/cgroup/cpu
 if [ "$(id -u)" != 0 ]; then
 	echo "SKIP: stall_live needs root (cgroups, affinity)"
@@ -42,6 +46,7 @@ stall_cleanup() {
 		[ -d "$CG/$g" ] || continue
 		for t in $(cat "$CG/$g/tasks" 2> /dev/null); do echo "$t" > "$CGV1/tasks" 2> /dev/null; done
 		rmdir "$CG/$g" 2> /dev/null
+		rmdir "$CG/sbco.$g" 2> /dev/null
 	done
 	rmdir "$CG" 2> /dev/null
 }
@@ -61,11 +66,21 @@ metric() { # $1 = name: the sum of its samples of the test's VMs dA and dB
 		awk -v m="$1" 'index($1, m "{vm=\"dA\"") == 1 || index($1, m "{vm=\"dB\"") == 1 { s += $2 } END { print s + 0 }'
 }
 
+groups() { # "tid:cpu-cgroup" of every thread of both VMs
+	for p in $A $Bv; do
+		for t in /proc/"$p"/task/*; do
+			echo "${t##*/}:$(sed -n 's/^[0-9]*:[^:]*\<cpu\>[^:]*://p' "$t/cgroup")"
+		done
+	done
+}
+groups > "$W/groups.orig"
+
 run_phase() { # $1 = name, $2 = config
 	echo "$2" > "$W/$1.json"
 	SBCOD_SETSID=1 start_sbcod "$W/$1.json"
 	vcpu_sampler_start "$W/$1.samples" "$TIDS"
 	sleep "$SECS"
+	groups > "$W/$1.groups"
 	vcpu_sampler_stop
 	set -- "$1" $(vcpu_stalls "$W/$1.samples")
 	STALLS=$(metric sbco_vm_stalls_total)
@@ -83,6 +98,10 @@ run_phase() { # $1 = name, $2 = config
 	[ -n "$OUT" ] && echo "$1,$N,$SEEN,$SHARE,$STALLS,$STALLED_S,$ROTS,$LIFTS" >> "$OUT"
 	for t in $TIDS; do aff "$t"; done > "$W/now"
 	cmp -s "$W/orig" "$W/now" || fail "$1: affinities not restored: $(cat "$W/now" | tr '\n' ' ')"
+	groups > "$W/groups.now"
+	cmp -s "$W/groups.orig" "$W/groups.now" ||
+		fail "$1: cgroups not restored: $(diff "$W/groups.orig" "$W/groups.now" | tr '\n' ' ')"
+	[ ! -d "$CG/sbco.a" ] && [ ! -d "$CG/sbco.b" ] || fail "$1: sbco's groups left behind"
 }
 
 [ -n "$OUT" ] && echo "phase,seconds,stalled_vm_seconds,stalled_share,sbcod_stalls,sbcod_stalled_s,sbcod_rotations,sbcod_lifts" > "$OUT"
@@ -92,7 +111,7 @@ cfg() { # $1 = the test VMs' mode, $2 = more keys
 }
 run_phase off "$(cfg off)"
 [ "$SEEN" -gt 0 ] || [ "$STALLS" = 0 ] || fail "off: sbcod reported $STALLS stalls, the sampler saw none"
-run_phase detect "$(cfg bal ', "stall": {"respond": false}')"
+run_phase detect "$(cfg bal ', "stall": {"respond": false, "isolate": false}')"
 DETECT_SHARE=$SHARE
 [ "$LIFTS" = 0 ] && [ "$ROTS" = 0 ] ||
 	fail "detect: $ROTS rotations, $LIFTS lifts with respond false"
@@ -106,7 +125,7 @@ if [ "$SEEN" = 0 ]; then
 fi
 [ "$STALLS" -gt 0 ] || fail "detect: the sampler saw $SEEN stalled VM-seconds, sbcod reported none"
 grep -q "stalled: vCPU" "$W/detect.log" || fail "detect: no stall in sbcod's log"
-run_phase respond "$(cfg bal)"
+run_phase respond "$(cfg bal ', "stall": {"isolate": false}')"
 if [ "$STALLS" -gt 0 ]; then
 	[ $((LIFTS + ROTS)) -gt 0 ] || fail "respond: $STALLS stalls, no rotation and no lift"
 	[ "$ROTS" = 0 ] || grep -q "its vCPUs traded stripes" "$W/respond.log" ||
@@ -119,4 +138,24 @@ fi
 # anti-stacking without it
 awk -v a="$SHARE" -v b="$DETECT_SHARE" 'BEGIN { exit !(a <= b + 0.05) }' ||
 	fail "respond: stalled share $SHARE above detecting-only $DETECT_SHARE"
-echo "ok: stalls seen by sbcod as by the sampler; stalled share detecting only $DETECT_SHARE, responding $SHARE; every affinity restored"
+RESPOND_SHARE=$SHARE
+grep -q "sbco\." "$W/respond.groups" && fail "respond: threads moved with stall.isolate false"
+
+run_phase prevent "$(cfg bal)"
+for p in $A $Bv; do # vCPUs stay, every other thread went beside the VM's group
+	g=a
+	[ "$p" = "$Bv" ] && g=b
+	for t in /proc/"$p"/task/*; do
+		c=$(grep "^${t##*/}:" "$W/prevent.groups" | cut -d: -f2)
+		if grep -q '^CPU ' "$t/comm"; then
+			[ "$c" = "/${CG##*/}/$g" ] || fail "prevent: vCPU ${t##*/} in '$c'"
+		else
+			[ "$c" = "/${CG##*/}/sbco.$g" ] || fail "prevent: thread ${t##*/} of VM $g in '$c', not in sbco.$g"
+		fi
+	done
+done
+grep -q "moved from /${CG##*/}/a to /${CG##*/}/sbco.a" "$W/prevent.log" ||
+	fail "prevent: sbcod's log does not tell the move"
+awk -v a="$SHARE" -v b="$DETECT_SHARE" 'BEGIN { exit !(a <= b / 2) }' ||
+	fail "prevent: stalled share $SHARE, not at most half of detecting-only $DETECT_SHARE"
+echo "ok: stalls seen by sbcod as by the sampler; stalled share detecting only $DETECT_SHARE, responding $RESPOND_SHARE, with prevention $SHARE; every affinity and cgroup restored"

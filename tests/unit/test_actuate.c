@@ -91,8 +91,157 @@ static int f_lend(void *ud, int32_t a, int32_t b, int64_t ns)
 	return 0;
 }
 
-static const struct sbco_host_ops fake_ops = {f_get_aff,  f_set_aff, f_set_slice, f_get_nice,
-					      f_set_nice, f_get_w,   f_set_w,	  f_lend};
+/* cpu groups: group[tid] is the index of thread tid's group in groups[] ("" = removed) */
+static char groups[4][64];
+static int group[8];
+static int moves;
+
+static int group_index(const char *path)
+{
+	for (int i = 0; i < 4; i++)
+		if (groups[i][0] && !strcmp(groups[i], path))
+			return i;
+	return -1;
+}
+
+static int f_make_group(void *ud, const char *path, const char *like)
+{
+	(void)ud;
+	if (group_index(like) < 0)
+		return -ENOENT;
+	if (group_index(path) >= 0)
+		return -EEXIST;
+	for (int i = 0; i < 4; i++)
+		if (!groups[i][0]) {
+			snprintf(groups[i], sizeof(groups[i]), "%s", path);
+			return 0;
+		}
+	return -ENOSPC;
+}
+
+static int f_remove_group(void *ud, const char *path)
+{
+	int g = group_index(path);
+
+	(void)ud;
+	if (g < 0)
+		return -ENOENT;
+	for (int t = 0; t < 8; t++)
+		if (group[t] == g)
+			return -EBUSY;
+	groups[g][0] = '\0';
+	return 0;
+}
+
+static int f_move(void *ud, int32_t tid, const char *path)
+{
+	int g = group_index(path);
+
+	(void)ud;
+	if (tid >= 8)
+		return -ESRCH;
+	if (g < 0)
+		return -ENOENT;
+	group[tid] = g;
+	moves++;
+	return 0;
+}
+
+static int f_threads(void *ud, const char *path, int32_t *tids, size_t cap, size_t *ret_n)
+{
+	int g = group_index(path);
+
+	(void)ud;
+	*ret_n = 0;
+	if (g < 0)
+		return -ENOENT;
+	for (int t = 0; t < 8 && *ret_n < cap; t++)
+		if (group[t] == g)
+			tids[(*ret_n)++] = t;
+	return 0;
+}
+
+static const struct sbco_host_ops fake_ops = {f_get_aff,    f_set_aff,	    f_set_slice, f_get_nice,
+					      f_set_nice,   f_get_w,	    f_set_w,	 f_lend,
+					      f_make_group, f_remove_group, f_move,	 f_threads};
+
+/* A fresh group table: groups[0] = /vm (every thread), groups[1] = /vm/emu. */
+static void groups_reset(void)
+{
+	memset(groups, 0, sizeof(groups));
+	snprintf(groups[0], sizeof(groups[0]), "/vm");
+	snprintf(groups[1], sizeof(groups[1]), "/vm/emu");
+	memset(group, 0, sizeof(group));
+	moves = 0;
+}
+
+/* Stall prevention: a group made and recorded before any thread moves; undone, every
+ * thread in it (also one started there later) goes back and the group goes; restore_all
+ * and a crash's state file do the same. */
+static void test_isolate(void **state)
+{
+	char dir[] = "/tmp/sbco-iso.XXXXXX", path[256], cmd[300], *txt;
+	struct fake f = {.weight = 1024};
+	struct sbco_actuator *a;
+	struct sbco_restore_stats st;
+	int32_t tids[] = {3, 4, 9}; /* 9: gone */
+	FILE *fp;
+	long len;
+
+	(void)state;
+	groups_reset();
+	group[3] = group[4] = 1;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	assert_int_equal(sbco_actuator_new(&fake_ops, &f, &a), 0);
+	assert_int_equal(sbco_actuator_set_state_file(a, path), 0);
+	assert_int_equal(sbco_actuator_isolate(a, "/nope", "/sbco.nope", tids, 3), -ENOENT);
+	assert_int_equal(sbco_actuator_pending(a), 0);
+	assert_int_equal(sbco_actuator_isolate(a, "/vm/emu", "/sbco.vm.emu", tids, 3), 2);
+	assert_true(sbco_actuator_isolated(a, "/sbco.vm.emu"));
+	assert_int_equal(group[3], 2);
+	assert_int_equal(group[4], 2);
+	assert_int_equal(sbco_actuator_pending(a), 1);
+	assert_int_equal(sbco_actuator_isolate(a, "/vm/emu", "/sbco.vm.emu", tids, 1), 1);
+	assert_int_equal(sbco_actuator_pending(a), 1); /* one record per group */
+	fp = fopen(path, "re");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	txt = calloc(1, (size_t)len + 1);
+	assert_int_equal(fread(txt, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	assert_non_null(strstr(txt, "\"to\":\t\"/sbco.vm.emu\""));
+	assert_non_null(strstr(txt, "\"cgroup\":\t\"/vm/emu\""));
+	free(txt);
+	group[5] = 2; /* a thread the moved ones started */
+	assert_int_equal(sbco_actuator_unisolate(a, "/sbco.vm.emu"), 0);
+	assert_int_equal(group[3], 1);
+	assert_int_equal(group[4], 1);
+	assert_int_equal(group[5], 1);
+	assert_int_equal(group_index("/sbco.vm.emu"), -1);
+	assert_false(sbco_actuator_isolated(a, "/sbco.vm.emu"));
+	assert_int_equal(sbco_actuator_unisolate(a, "/sbco.vm.emu"), -ENOENT);
+	/* restore_all */
+	assert_int_equal(sbco_actuator_isolate(a, "/vm/emu", "/sbco.vm.emu", tids, 2), 2);
+	sbco_actuator_restore_all(a, &st);
+	assert_int_equal(st.restored, 1);
+	assert_int_equal(group[3], 1);
+	assert_int_equal(group_index("/sbco.vm.emu"), -1);
+	/* a crash: the state file brings them back */
+	assert_int_equal(sbco_actuator_set_state_file(a, path), 0);
+	assert_int_equal(sbco_actuator_isolate(a, "/vm/emu", "/sbco.vm.emu", tids, 2), 2);
+	sbco_actuator_free(a);
+	assert_int_equal(group[4], 2);
+	assert_int_equal(sbco_state_restore(path, &fake_ops, &f, NULL, NULL, &st), 0);
+	assert_int_equal(st.restored, 1);
+	assert_int_equal(group[3], 1);
+	assert_int_equal(group[4], 1);
+	assert_int_equal(group_index("/sbco.vm.emu"), -1);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
 
 /* Kernel-lever loans are netted per pair and paid back by restore. */
 static void test_kernel_loans(void **state)
@@ -675,6 +824,7 @@ int main(void)
 	    cmocka_unit_test(test_engine_stall),
 	    cmocka_unit_test(test_engine_stall_rotate),
 	    cmocka_unit_test(test_engine_stall_no_lending),
+	    cmocka_unit_test(test_isolate),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -52,12 +52,14 @@ static void test_example_and_defaults(void **state)
 	assert_int_equal(c->levers[0], SBCO_LEVER_KERNEL);
 	assert_true(c->alpha > 0.66 && c->alpha < 0.67);
 	assert_true(c->stall_respond);
+	assert_true(c->stall.isolate);
 	assert_int_equal(c->stall.detect_ns, 1000000000ull);
 	assert_int_equal(c->stall.hold_ns, 10000000000ull);
 	sbco_config_free(c);
 	c = ok("{\"stall\": {\"respond\": false, \"starve_share\": 0.1, \"detect_ms\": 500, "
-	       "\"hold_s\": 3, \"hold_max_s\": 30}}");
+	       "\"hold_s\": 3, \"hold_max_s\": 30, \"isolate\": false}}");
 	assert_false(c->stall_respond);
+	assert_false(c->stall.isolate);
 	assert_true(c->stall.starve_frac > 0.099 && c->stall.starve_frac < 0.101);
 	assert_int_equal(c->stall.detect_ns, 500000000ull);
 	assert_int_equal(c->stall.hold_ns, 3000000000ull);
@@ -100,6 +102,7 @@ static void test_every_field(void **state)
 	    {"{\"balance\": {\"speed\": 1}}", "balance.speed: unknown key"},
 	    {"{\"stall\": 1}", "stall: expected an object"},
 	    {"{\"stall\": {\"respond\": 1}}", "stall.respond: expected true or false"},
+	    {"{\"stall\": {\"isolate\": \"yes\"}}", "stall.isolate: expected true or false"},
 	    {"{\"stall\": {\"starve_share\": 0.6}}", "stall.starve_share: must be in (0, 0.5]"},
 	    {"{\"stall\": {\"detect_ms\": 50}}", "stall.detect_ms: must be in [100"},
 	    {"{\"stall\": {\"hold_s\": 20, \"hold_max_s\": 10}}",

@@ -238,6 +238,75 @@ static void test_rotate_then_lift(void **state)
 	assert_int_equal(h.stalls, 6);
 }
 
+/* the plan does not write them: string literals stand in for owned paths */
+#define CG(s) ((char *)(uintptr_t)(s))
+
+/* Stall prevention's plan: which threads leave the vCPUs' shared cpu group, and where to. */
+static void test_isolate_plan(void **state)
+{
+	struct sbco_thread_cg lv[] = {
+	    {1, CG("/machine/vm1.libvirt-qemu/emulator"), false},
+	    {2, CG("/machine/vm1.libvirt-qemu/vcpu0"), true},
+	    {3, CG("/machine/vm1.libvirt-qemu/vcpu1"), true},
+	    {4, CG("/machine/vm1.libvirt-qemu/emulator"), false},
+	    {5, CG("/machine/vm1.libvirt-qemu/iothread1"), false},
+	    {6, CG("/elsewhere"), false},
+	};
+	struct sbco_thread_cg one[] = {
+	    {10, CG("/stall/a"), false}, {11, CG("/stall/a"), true}, {12, CG("/stall/a"), true}};
+	struct sbco_thread_cg moved[] = {{10, CG("/stall/sbco.a"), false},
+					 {11, CG("/stall/a"), true},
+					 {12, CG("/stall/a"), true}};
+	struct sbco_thread_cg root[] = {
+	    {20, CG("/"), false}, {21, CG("/"), true}, {22, CG("/"), true}};
+	struct sbco_thread_cg apart[] = {
+	    {30, CG("/a/x"), false}, {31, CG("/a/vcpu0"), true}, {32, CG("/b/vcpu1"), true}};
+	struct sbco_thread_cg prefix[] = {{40, CG("/m/xz"), false},
+					  {41, CG("/m/x"), true},
+					  {42, CG("/m/xy"), true},
+					  {43, CG("/mm"), false}};
+	struct sbco_thread_cg unknown[] = {
+	    {50, CG("/v"), false}, {51, CG(""), true}, {52, CG("/v"), true}};
+	struct sbco_isolate_group *g;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(sbco_isolate_plan(lv, 6, &g, &n), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(g[0].from, "/machine/vm1.libvirt-qemu/emulator");
+	assert_string_equal(g[0].to, "/machine/sbco.vm1.libvirt-qemu.emulator");
+	assert_int_equal(g[0].n, 2);
+	assert_int_equal(g[0].tids[0], 1);
+	assert_int_equal(g[0].tids[1], 4);
+	assert_string_equal(g[1].to, "/machine/sbco.vm1.libvirt-qemu.iothread1");
+	assert_int_equal(g[1].n, 1);
+	assert_int_equal(g[1].tids[0], 5);
+	sbco_isolate_groups_free(g, n);
+	assert_int_equal(sbco_isolate_plan(one, 3, &g, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(g[0].from, "/stall/a");
+	assert_string_equal(g[0].to, "/stall/sbco.a");
+	assert_int_equal(g[0].tids[0], 10);
+	sbco_isolate_groups_free(g, n);
+	/* applied already, vCPUs only in the root group or in two VMs' groups, a vCPU whose
+	 * group is unknown: nothing to move */
+	assert_int_equal(sbco_isolate_plan(moved, 3, &g, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sbco_isolate_plan(root, 3, &g, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sbco_isolate_plan(apart, 3, &g, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(sbco_isolate_plan(unknown, 3, &g, &n), 0);
+	assert_int_equal(n, 0);
+	/* components, not bytes: /m/x and /m/xy share /m; /mm is not below /m */
+	assert_int_equal(sbco_isolate_plan(prefix, 4, &g, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(g[0].from, "/m/xz");
+	assert_string_equal(g[0].to, "/sbco.m.xz");
+	assert_int_equal(g[0].n, 1);
+	sbco_isolate_groups_free(g, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +314,7 @@ int main(void)
 	    cmocka_unit_test(test_rotate_then_lift),
 	    cmocka_unit_test(test_not_stalls),
 	    cmocka_unit_test(test_backoff),
+	    cmocka_unit_test(test_isolate_plan),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
