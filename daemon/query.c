@@ -224,6 +224,7 @@ cJSON *query_distance(struct daemon *d, const struct sbco_request *req)
 		c = cJSON_AddObjectToObject(x, "stall");
 		cJSON_AddBoolToObject(c, "stalled", cnt.stalled);
 		cJSON_AddBoolToObject(c, "antistacking_lifted", cnt.lifted);
+		cJSON_AddBoolToObject(c, "prevented", cnt.prevented);
 		cJSON_AddNumberToObject(c, "vcpu", cnt.stall_index);
 		cJSON_AddNumberToObject(c, "tid", cnt.stall_tid);
 		cJSON_AddNumberToObject(c, "starving_s", (double)cnt.starving_ns / 1e9);

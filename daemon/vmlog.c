@@ -150,7 +150,8 @@ void vmlog_event(void *userdata, const struct sbco_event *ev)
 	}
 	if (ev->kind == SBCO_EVENT_ISOLATE) {
 		if (ev->err)
-			log_vm(ev->err == -EOPNOTSUPP ? LOG_NOTICE : warn_prio(d), ev->err, name, uuid_of(ev->vm), -1, ev->vm->pid,
+			log_vm(ev->err == -EOPNOTSUPP ? LOG_NOTICE : warn_prio(d), ev->err, name,
+			       uuid_of(ev->vm), -1, ev->vm->pid,
 			       "VM '%s': cannot keep its other threads out of its vCPUs' cpu group "
 			       "(%s -> %s): %s; the stall response stands (sbcod(8), GUEST STALLS)",
 			       name, ev->from, ev->group, strerror(-ev->err));

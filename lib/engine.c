@@ -256,6 +256,7 @@ int sbco_engine_vm_counts(const struct sbco_engine *e, int32_t pid, struct sbco_
 	ret->rotations = c->hold.rotations;
 	ret->stalled = c->hold.stalled;
 	ret->lifted = c->hold.lifted;
+	ret->prevented = c->nr_iso > 0;
 	return 0;
 }
 

@@ -153,6 +153,9 @@ static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
 	     "The VM's anti-stacking is lifted now after a stall (1) or not (0)."},
 	    {"sbco_vm_stall_rotations_total", "counter",
 	     "Times a VM's vCPUs traded anti-stacking stripes after a stall."},
+	    {"sbco_vm_stall_prevented", "gauge",
+	     "The VM's threads other than vCPUs are kept out of its vCPUs' cpu cgroup now "
+	     "(stall prevention, 1) or not (0)."},
 	};
 
 	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
@@ -176,7 +179,8 @@ static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
 				      r->c.stalled,
 				      (double)r->c.lifts,
 				      r->c.lifted,
-				      (double)r->c.rotations};
+				      (double)r->c.rotations,
+				      r->c.prevented};
 
 			if (k == 0) { /* the info series carries the mode and its source */
 				fputs("sbco_vm_info{vm=\"", f);

@@ -969,17 +969,18 @@ void sbco_engine_set_observer(struct sbco_engine *e, sbco_event_fn fn, void *use
 const struct sbco_ledger *sbco_engine_ledger(const struct sbco_engine *e);
 /* Per-VM counts since the VM appeared (cumulative; rates come from differences). */
 struct sbco_vm_counts {
-	uint64_t samples;		/* cycles with >= 2 runnable vCPUs */
-	uint64_t stacked;		/* of those: two runnable siblings on one queue */
-	uint64_t exceeded;		/* of those: distance >= alpha x Q across queues */
-	uint64_t nudges;		/* balancing actions applied to its vCPUs */
-	uint64_t corun;			/* of samples: every runnable vCPU on a CPU at once */
-	uint64_t stalls;		/* guest stall episodes (see sbco_stall_update) */
-	uint64_t stalled_ns;		/* time spent stalled */
-	uint64_t lifts;			/* times its anti-stacking was lifted after a stall */
-	uint64_t rotations;		/* times its stripes were rotated after a stall */
-	bool stalled;			/* stalled at the last cycle */
-	bool lifted;			/* anti-stacking lifted now */
+	uint64_t samples;    /* cycles with >= 2 runnable vCPUs */
+	uint64_t stacked;    /* of those: two runnable siblings on one queue */
+	uint64_t exceeded;   /* of those: distance >= alpha x Q across queues */
+	uint64_t nudges;     /* balancing actions applied to its vCPUs */
+	uint64_t corun;	     /* of samples: every runnable vCPU on a CPU at once */
+	uint64_t stalls;     /* guest stall episodes (see sbco_stall_update) */
+	uint64_t stalled_ns; /* time spent stalled */
+	uint64_t lifts;	     /* times its anti-stacking was lifted after a stall */
+	uint64_t rotations;  /* times its stripes were rotated after a stall */
+	bool stalled;	     /* stalled at the last cycle */
+	bool lifted;	     /* anti-stacking lifted now */
+	bool prevented;	     /* its threads other than vCPUs are out of its vCPUs' cpu group now */
 	int32_t stall_index, stall_tid; /* the starving vCPU of the last stall (-1 / 0: none) */
 	uint64_t starving_ns;		/* how long it had been starving when last seen */
 };

@@ -5,13 +5,19 @@
 # per-vCPU cgroups; the host's libvirt untouched), no hogs, sbcod steering only them in
 # four variants, interleaved over REPS repetitions (the order rotates):
 #   off        the default scheduler (sbcod observes only)
-#   bal-only   anti-stacking without the stall response (stall.respond false: sbco before
-#              issue 14)
+#   bal-only   anti-stacking without the stall prevention and response (stall.respond and
+#              stall.isolate false: sbco before issue 14)
 #   bal-lift   anti-stacking, a stall lifts it at once (stall.rotations 0: the response
 #              of session 5)
-#   bal        anti-stacking with the stall response (rotate the stripes, then lift)
-#   sbco       anti-stacking + distance balancing, with the stall response
-# Each variant is a config reload (SIGHUP) then 3 s to settle, then SECS seconds recorded.
+#   bal-noiso  anti-stacking with the stall response but without its prevention
+#              (stall.isolate false: sbco of session 7)
+#   bal        anti-stacking with the stall prevention (the VMs' other threads out of
+#              their vCPUs' cpu group) and response (rotate the stripes, then lift)
+#   sbco       anti-stacking + distance balancing, with the stall prevention and response
+# Each variant is a config reload (SIGHUP) then 3 s to settle, then SECS seconds recorded;
+# with SIDES_FRESH=1 each run gets a new sbcod instead (nothing learnt of stalls carried
+# from the run before, where a reload keeps it: a VM lifted under one variant would start
+# the next one lifted).
 # Stalls are counted two ways: from the host (a SCHED_FIFO sampler reads the vCPU threads'
 # CPU time every second: a VM's second is stalled when one vCPU got < 100 ms and its
 # sibling > 400 ms; tests/lib/vcpu_sampler.sh), and from the guests (a second whose ops/s
@@ -22,7 +28,8 @@
 # stall and lift counts) and OUT/stall-sides.png/svg (per-second series of one repetition).
 # usage: bench/stall/sides.sh BUILD [REPS [SECS]]   (root; defaults 3 40)
 # env: SIDES_DETECT_MS (stall.detect_ms of sbcod, default its own), STALL_OUT (bench/results),
-# SIDES_VARIANTS (default "off bal-only bal-lift bal sbco"; repetition r starts r-1 later)
+# SIDES_FRESH (above),
+# SIDES_VARIANTS (default "off bal-only bal-noiso bal sbco"; repetition r starts r-1 later)
 set -u
 B=$(cd "${1:-build}" && pwd)
 REPS=${2:-3}
@@ -30,7 +37,7 @@ SECS=${3:-40}
 HERE=$(cd "$(dirname "$0")/../.." && pwd)
 . "$HERE/tests/libvirt/env.sh"
 [ -n "${SBCO_IN_NS:-}" ] || LV_PREFIX=sbcoside$$
-VARIANTS=${SIDES_VARIANTS:-off bal-only bal-lift bal sbco}
+VARIANTS=${SIDES_VARIANTS:-off bal-only bal-noiso bal sbco}
 NV=$(echo $VARIANTS | wc -w)
 lv_reexec $((REPS * NV * (SECS + 8) + 300)) "$0" "$@"
 OUT=${STALL_OUT:-$HERE/bench/results}
@@ -66,9 +73,11 @@ config() { # $1 = variant
 	m=${1%-*}
 	r=true
 	rot=""
+	iso=true
 	[ "$1" = bal-only ] && r=false
 	[ "$1" = bal-lift ] && rot=', "rotations": 0'
-	echo "{\"mode\": \"off\", \"interval_ms\": 250, \"stall\": {\"respond\": $r$rot${SIDES_DETECT_MS:+, \"detect_ms\": $SIDES_DETECT_MS}}, \"vms\": [{\"match\": \"$LV_PREFIX-*\", \"mode\": \"$m\"}]}" > "$W/sbco.json"
+	case $1 in bal-only | bal-lift | bal-noiso) iso=false ;; esac
+	echo "{\"mode\": \"off\", \"interval_ms\": 250, \"stall\": {\"respond\": $r, \"isolate\": $iso$rot${SIDES_DETECT_MS:+, \"detect_ms\": $SIDES_DETECT_MS}}, \"vms\": [{\"match\": \"$LV_PREFIX-*\", \"mode\": \"$m\"}]}" > "$W/sbco.json"
 }
 config off
 . "$HERE/tests/lib/sbcod_start.sh"
@@ -91,13 +100,19 @@ while [ "$rep" -le "$REPS" ]; do
 	order=$(echo $VARIANTS $VARIANTS | cut -d' ' -f$(((rep - 1) % NV + 1))-$(((rep - 1) % NV + NV)))
 	for v in $order; do
 		config "$v"
-		nr=$(grep -c "Reloaded" "$W/sbcod.log")
-		kill -HUP "$SBCOD"
-		i=0
-		while [ "$(grep -c "Reloaded" "$W/sbcod.log")" -le "$nr" ] && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
+		if [ "${SIDES_FRESH:-0}" = 1 ]; then
+			kill "$SBCOD" && wait "$SBCOD"
+			cat "$W/sbcod.log" >> "$W/sbcod-all.log"
+			SBCOD_SETSID=1 sbcod_start "$W/sbco.json" "$W/sbcod.log" || { tail "$W/sbcod.log"; exit 1; }
+		else
+			nr=$(grep -c "Reloaded" "$W/sbcod.log")
+			kill -HUP "$SBCOD"
+			i=0
+			while [ "$(grep -c "Reloaded" "$W/sbcod.log")" -le "$nr" ] && [ $i -lt 50 ]; do
+				sleep 0.1
+				i=$((i + 1))
+			done
+		fi
 		c0=$(counters) # sbcod's totals go on across reloads: count from here
 		sleep 3
 		n1=$(wc -l < "$(log_of "$D1")")
@@ -117,6 +132,7 @@ while [ "$rep" -le "$REPS" ]; do
 	done
 	rep=$((rep + 1))
 done
-cp "$W/sbcod.log" "$OUT/stall-sides-sbcod.log"
+cat "$W/sbcod.log" >> "$W/sbcod-all.log"
+cp "$W/sbcod-all.log" "$OUT/stall-sides-sbcod.log"
 cp "$RUNS" "$OUT/stall-sides-runs.csv"
 SIDES_VARIANTS=$VARIANTS sh "$HERE/bench/stall/sides_summary.sh" "$CSV" "$RUNS" "$OUT" "$SECS"

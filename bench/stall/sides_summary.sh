@@ -3,7 +3,7 @@
 # Issue 14: the table and plot of bench/stall/sides.sh from its per-second CSV
 # (variant,rep,second,guest,ops) and per-run sbcod counters (variant,rep,stalls,lifts,
 # rotations,host_seconds,host_stalled_a,host_stalled_b,host_longest); env SIDES_VARIANTS
-# (the order of the rows, default "off bal-only bal-lift bal sbco").
+# (the order of the rows, default "off bal-only bal-noiso bal sbco").
 # Stalled seconds from the host (RUNS: the SCHED_FIFO sampler's count per run) and from
 # the guests: a second whose ops/s line is below 10 % of that guest's median over all
 # seconds under off, or missing (SECS lines expected per guest and run). Writes OUT/stall-sides.md (also printed) and, with gnuplot,
@@ -14,7 +14,7 @@ CSV=$1
 RUNS=$2
 OUT=$3
 SECS=$4
-VARIANTS=${SIDES_VARIANTS:-off bal-only bal-lift bal sbco}
+VARIANTS=${SIDES_VARIANTS:-off bal-only bal-noiso bal sbco}
 {
 	echo "| variant | runs | ops/s (2 guests), median of runs | min - max | vs off | stalled VM-seconds, host view | longest, host view | stalled guest-seconds, guest view (low or missing lines) | sbcod: stalls seen | stripes rotated | anti-stacking lifted |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

@@ -4,7 +4,9 @@
 # VMs (the config steers only them):
 # - SIGKILL at random points (start-up, first placements, cycles) N times (default 100):
 #   after each, a restart (`sbcod --once`, mode off) must put every vCPU's affinity, EEVDF
-#   slice and nice back to the originals read from /proc before the first run;
+#   slice and nice back to the originals read from /proc before the first run, and (on a
+#   cgroup v1 cpu hierarchy, each VM in a group of its own) every thread the stall
+#   prevention moved back into its VM's group, with sbco's groups removed;
 # - the state file's disk read-only, then full: sbcod must refuse to change anything it
 #   cannot record first, say why, and exit 1 with every affinity untouched;
 # - debugfs unmounted under a running sbcod (in a private mount namespace): cycles fail
@@ -17,6 +19,26 @@ FAKEVM_SECS=900 # the VMs must outlive every round (the checks below notice if n
 . "$(dirname "$0")/../lib/sbcod.sh"
 A=$(echo $PIDS | cut -d' ' -f1)
 Bv=$(echo $PIDS | cut -d' ' -f2)
+CGV1=/sys/fs/cgroup/cpu
+CG=""
+if [ -w "$CGV1/cgroup.procs" ] && [ -e "$CGV1/cpu.shares" ]; then
+	CG=$CGV1/sbcocrash$$
+	mkdir -p "$CG/a" "$CG/b" || fail "cannot create cgroups under $CG"
+	echo "$A" > "$CG/a/cgroup.procs" && echo "$Bv" > "$CG/b/cgroup.procs" || fail "cannot move the VMs into their cgroups"
+else
+	echo "SKIP: (part) no cgroup v1 cpu hierarchy at $CGV1: the stall prevention's groups are not crash-tested here"
+fi
+crash_cleanup() {
+	cleanup
+	[ -n "$CG" ] || return 0
+	for g in a b sbco.a sbco.b; do
+		[ -d "$CG/$g" ] || continue
+		for t in $(cat "$CG/$g/tasks" 2> /dev/null); do echo "$t" > "$CGV1/tasks" 2> /dev/null; done
+		rmdir "$CG/$g" 2> /dev/null
+	done
+	rmdir "$CG" 2> /dev/null
+}
+trap crash_cleanup EXIT
 # every vCPU thread: tid, affinity, EEVDF slice (se.slice: a custom one while nudged) and
 # nice, read from /proc independently of sbcod
 state_now() {
@@ -24,20 +46,28 @@ state_now() {
 		for t in $(vcpu_tids "$p"); do
 			echo "$t $(aff "$t") $(sed -n 's/^se\.slice *: *//p' "/proc/$t/sched") $(cut -d' ' -f19 "/proc/$t/stat")"
 		done
+		for t in /proc/"$p"/task/*; do # every thread's cpu group
+			echo "${t##*/} cg $(sed -n 's/^[0-9]*:[^:]*\<cpu\>[^:]*://p' "$t/cgroup")"
+		done
 	done
+	[ -z "$CG" ] || echo "0 cg $(ls "$CG" | tr "\n" ,)" # sbco.* groups left: a change
 }
 state_now > "$W/orig"
 all_original() { state_now > "$W/now"; cmp -s "$W/orig" "$W/now"; }
 slice_or_nice_changed() { # after state_now: a slice or nice differs from the original
-	! awk 'NR == FNR { o[$1] = $3 " " $4; next } o[$1] != $3 " " $4 { exit 1 }' "$W/orig" "$W/now"
+	! awk '$2 == "cg" { next } NR == FNR { o[$1] = $3 " " $4; next } o[$1] != $3 " " $4 { exit 1 }' "$W/orig" "$W/now"
+}
+moved_groups() { # after state_now: a thread is in another cpu group
+	! awk '$2 != "cg" { next } NR == FNR { o[$1] = $3; next } o[$1] != $3 { exit 1 }' "$W/orig" "$W/now"
 }
 echo '{"libvirt_uri": null, "mode": "off", "interval_ms": 50, "vms": [{"name": "dA", "mode": "bal"}, {"name": "dB", "mode": "sbco"}]}' > "$W/on.json"
 echo '{"libvirt_uri": null, "mode": "off", "interval_ms": 50}' > "$W/off.json"
-grep -q " $ALL " "$W/orig" && [ "$(wc -l < "$W/orig")" = 4 ] || fail "unexpected start: $(cat "$W/orig")"
+[ "$(grep -c " $ALL " "$W/orig")" = 4 ] || fail "unexpected start: $(cat "$W/orig")"
 
 i=1
 killed_pinned=0
 killed_nudged=0
+killed_moved=0
 while [ $i -le "$N" ]; do
 	# a random point: 0-400 ms after the start (start-up, placements, a dozen cycles)
 	ms=$(od -An -N2 -tu2 /dev/urandom | awk '{ print $1 % 400 }')
@@ -47,17 +77,19 @@ while [ $i -le "$N" ]; do
 	if ! all_original; then
 		killed_pinned=$((killed_pinned + 1))
 		slice_or_nice_changed && killed_nudged=$((killed_nudged + 1))
+		moved_groups && killed_moved=$((killed_moved + 1))
 	fi
 	kill -9 "$D" 2> /dev/null
 	wait "$D" 2> /dev/null
 	timeout 20 "$B/sbcod" --once -c "$W/off.json" --state "$W/state.json" --socket "" \
 		> "$W/restore.log" 2>&1 || { cat "$W/restore.log"; fail "restart after kill -9 #$i failed"; }
-	all_original || { cat "$W/restore.log"; diff "$W/orig" "$W/now"; fail "kill -9 #$i after $ms ms: not every affinity, slice and nice restored"; }
+	all_original || { cat "$W/restore.log"; diff "$W/orig" "$W/now"; fail "kill -9 #$i after $ms ms: not every affinity, slice, nice and cgroup restored"; }
 	[ ! -e "$W/state.json" ] || fail "state file left after the restore #$i"
 	i=$((i + 1))
 done
 [ "$killed_pinned" -gt 0 ] || fail "no kill landed while VMs were pinned: the test did not test"
-echo "ok: $N x kill -9 at random points (0-400 ms; $killed_pinned with changes in force, $killed_nudged of them with a slice or nice nudged), each restart restored every affinity, slice and nice"
+[ -z "$CG" ] || [ "$killed_moved" -gt 0 ] || fail "no kill landed while threads were moved: the groups were not tested"
+echo "ok: $N x kill -9 at random points (0-400 ms; $killed_pinned with changes in force, $killed_nudged of them with a slice or nice nudged, $killed_moved with threads moved out of their VM's cgroup), each restart restored every affinity, slice, nice and cgroup"
 
 # the state file's disk read-only, then full: nothing changed, a clear error, exit 1
 mkdir "$W/ro" "$W/full"

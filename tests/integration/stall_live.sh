@@ -86,6 +86,7 @@ run_phase() { # $1 = name, $2 = config
 	STALLS=$(metric sbco_vm_stalls_total)
 	LIFTS=$(metric sbco_vm_stall_lifts_total)
 	ROTS=$(metric sbco_vm_stall_rotations_total)
+	PREVENTED=$(metric sbco_vm_stall_prevented)
 	STALLED_S=$(metric sbco_vm_stalled_seconds_total)
 	kill "$SBCOD"
 	wait "$SBCOD" 2> /dev/null
@@ -140,6 +141,7 @@ awk -v a="$SHARE" -v b="$DETECT_SHARE" 'BEGIN { exit !(a <= b + 0.05) }' ||
 	fail "respond: stalled share $SHARE above detecting-only $DETECT_SHARE"
 RESPOND_SHARE=$SHARE
 grep -q "sbco\." "$W/respond.groups" && fail "respond: threads moved with stall.isolate false"
+[ "$PREVENTED" = 0 ] || fail "respond: sbco_vm_stall_prevented $PREVENTED with stall.isolate false"
 
 run_phase prevent "$(cfg bal)"
 for p in $A $Bv; do # vCPUs stay, every other thread went beside the VM's group
@@ -154,6 +156,7 @@ for p in $A $Bv; do # vCPUs stay, every other thread went beside the VM's group
 		fi
 	done
 done
+[ "$PREVENTED" = 2 ] || fail "prevent: sbco_vm_stall_prevented $PREVENTED, expected 1 for each VM"
 grep -q "moved from /${CG##*/}/a to /${CG##*/}/sbco.a" "$W/prevent.log" ||
 	fail "prevent: sbcod's log does not tell the move"
 awk -v a="$SHARE" -v b="$DETECT_SHARE" 'BEGIN { exit !(a <= b / 2) }' ||
