@@ -210,17 +210,21 @@ static void guard(struct sbco_engine *e, size_t v)
 	c->iso_failed = false;
 }
 
-/* Forget the groups of every VM (restored by the actuator). */
+/* Forget the groups of a VM (the actuator keeps its records: restore undoes them). */
+static void forget_vm_groups(struct vm_counter *c)
+{
+	for (size_t j = 0; j < c->nr_iso; j++)
+		free(c->iso[j]);
+	free(c->iso);
+	c->iso = NULL;
+	c->nr_iso = 0;
+	c->iso_failed = false;
+}
+
 static void forget_groups(struct sbco_engine *e)
 {
-	for (size_t i = 0; i < e->nr_counters; i++) {
-		for (size_t j = 0; j < e->counters[i].nr_iso; j++)
-			free(e->counters[i].iso[j]);
-		free(e->counters[i].iso);
-		e->counters[i].iso = NULL;
-		e->counters[i].nr_iso = 0;
-		e->counters[i].iso_failed = false;
-	}
+	for (size_t i = 0; i < e->nr_counters; i++)
+		forget_vm_groups(&e->counters[i]);
 }
 
 /* Keep the counters of VMs still in the set only (a VM gone gets its groups removed). */
@@ -234,9 +238,7 @@ static void prune_counters(struct sbco_engine *e)
 			continue;
 		}
 		unisolate(e, &e->counters[i], NULL);
-		for (size_t j = 0; j < e->counters[i].nr_iso; j++)
-			free(e->counters[i].iso[j]); /* not removed: the actuator still has them */
-		free(e->counters[i].iso);
+		forget_vm_groups(&e->counters[i]);
 	}
 	e->nr_counters = k;
 }

@@ -141,7 +141,9 @@ int sbco_cg_make_group(void *ud, const char *path, const char *like)
 	return r;
 }
 
-int sbco_cg_remove_group(void *ud, const char *path)
+/* One libcgroup call on the v1 cpu group at path: attach thread tid, or (tid 0) remove the
+ * group when it is empty. */
+static int group_call(void *ud, const char *path, int32_t tid)
 {
 	struct cgroup *cg;
 	int r = v1_group(ud, path);
@@ -151,24 +153,20 @@ int sbco_cg_remove_group(void *ud, const char *path)
 	cg = cpu_group(path, NULL);
 	if (!cg)
 		return -ENOMEM;
-	r = cg_err(cgroup_delete_cgroup_ext(cg, CGFLAG_DELETE_EMPTY_ONLY));
+	r = cg_err(tid ? cgroup_attach_task_pid(cg, tid)
+		       : cgroup_delete_cgroup_ext(cg, CGFLAG_DELETE_EMPTY_ONLY));
 	cgroup_free(&cg);
 	return r;
 }
 
+int sbco_cg_remove_group(void *ud, const char *path)
+{
+	return group_call(ud, path, 0);
+}
+
 int sbco_cg_move_thread(void *ud, int32_t tid, const char *path)
 {
-	struct cgroup *cg;
-	int r = v1_group(ud, path);
-
-	if (r < 0)
-		return r;
-	cg = cpu_group(path, NULL);
-	if (!cg)
-		return -ENOMEM;
-	r = cg_err(cgroup_attach_task_pid(cg, tid));
-	cgroup_free(&cg);
-	return r;
+	return tid > 0 ? group_call(ud, path, tid) : -EINVAL;
 }
 
 int sbco_cg_group_threads(void *ud, const char *path, int32_t *tids, size_t cap, size_t *ret_n)

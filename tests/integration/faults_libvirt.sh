@@ -51,6 +51,15 @@ stop_sbcod() {
 	[ $rc = 0 ] || fail "sbcod exited $rc on SIGTERM"
 }
 placed() { case "$(aff_of "$1")" in *yy*) return 1 ;; esac; return 0; }
+others() { # the cpu cgroups of domain $1's QEMU threads other than vCPUs, one per line
+	p=$(cat "/run/libvirt/qemu/$1.pid")
+	for t in /proc/"$p"/task/*; do
+		case $(cat "$t/comm") in "CPU "*) continue ;; esac
+		sed -n 's/^[0-9]*:[^:]*\<cpu\>[^:]*://p' "$t/cgroup"
+	done | sort -u
+}
+V1=""
+[ -f /sys/fs/cgroup/cpu/cpu.shares ] && V1=1
 before1=$(aff_of "$D1")
 before2=$(aff_of "$D2")
 
@@ -62,6 +71,15 @@ sbcod_start "$W/bal.json" "$W/sbcod.log" || fail "sbcod not READY"
 sleep 1
 placed "$D1" && placed "$D2" || fail "domains not placed: $(aff_of "$D1") / $(aff_of "$D2")"
 [ "$(up)" = 1 ] || fail "sbco_libvirt_up is not 1"
+if [ -n "$V1" ]; then # stall prevention: the emulator threads beside the VM's group
+	others "$D1" > "$W/others.placed"
+	grep -q "^/machine/sbco\.qemu-[0-9]*-$D1\.libvirt-qemu\.emulator$" "$W/others.placed" &&
+		! grep -qv '/sbco\.' "$W/others.placed" ||
+		fail "$D1's threads other than vCPUs not moved out of its group: $(cat "$W/others.placed")"
+	echo "ok: stall prevention moved $D1's other threads to $(cat "$W/others.placed")"
+else
+	echo "SKIP: (part) no cgroup v1 cpu hierarchy: stall prevention cannot move threads here"
+fi
 kill -9 "$(cat "$LV_PIDFILE")"
 rm -f "$LV_PIDFILE"
 ok=0
@@ -82,6 +100,12 @@ for _ in $(seq 1 30); do [ "$(aff_of "$D1")" = "$before1" ] && { ok=1; break; };
 [ $ok = 1 ] || fail "set-mode off did not go through the new connection: $(aff_of "$D1")"
 stop_sbcod
 [ "$(aff_of "$D2")" = "$before2" ] || fail "$D2 not restored: $(aff_of "$D2")"
+if [ -n "$V1" ]; then
+	for d in "$D1" "$D2"; do
+		others "$d" | grep -q '/sbco\.' && fail "$d's threads not moved back: $(others "$d")"
+	done
+	ls -d /sys/fs/cgroup/cpu/machine/sbco.*"$LV_PREFIX"* 2> /dev/null && fail "sbco's groups left behind"
+fi
 echo "ok: libvirtd restarted: reconnected, same domains, steering and restore through it"
 
 # 2. a domain destroyed between the snapshot and its pin calls
