@@ -171,9 +171,10 @@ static void view_stall(FILE *f, const cJSON *vm)
 	bool now = view_yes(st, "stalled");
 
 	if (view_yes(st, "prevented"))
-		fputs("  stall prevention: threads other than vCPUs kept in a cpu group of their "
-		      "own\n",
-		      f);
+		fputs(
+		    "  stall prevention: vCPU threads kept apart from the VM's other threads' cpu "
+		    "group\n",
+		    f);
 	if (view_num(c, "stalls") == 0)
 		return;
 	fprintf(f, "  stall: %s%s%s", now ? view_red() : "", now ? "STALLED" : "not now",

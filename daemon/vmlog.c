@@ -152,21 +152,23 @@ void vmlog_event(void *userdata, const struct sbco_event *ev)
 		if (ev->err)
 			log_vm(ev->err == -EOPNOTSUPP ? LOG_NOTICE : warn_prio(d), ev->err, name,
 			       uuid_of(ev->vm), -1, ev->vm->pid,
-			       "VM '%s': cannot keep its other threads out of its vCPUs' cpu group "
-			       "(%s -> %s): %s; the stall response stands (sbcod(8), GUEST STALLS)",
+			       "VM '%s': cannot keep its vCPUs apart from its other threads' cpu "
+			       "group (%s -> %s): %s; the stall response stands (sbcod(8), GUEST "
+			       "STALLS)",
 			       name, ev->from, ev->group, strerror(-ev->err));
 		else if (ev->moved > 0)
-			log_vm(LOG_INFO, 0, name, uuid_of(ev->vm), -1, ev->vm->pid,
-			       "VM '%s': %d thread(s) other than vCPUs moved from %s to %s (stall "
-			       "prevention while anti-stacked)",
-			       name, ev->moved, ev->from, ev->group);
+			log_vm(
+			    LOG_INFO, 0, name, uuid_of(ev->vm), -1, ev->vm->pid,
+			    "VM '%s': %d vCPU thread(s) moved from %s to %s, apart from its other "
+			    "threads (stall prevention while anti-stacked)",
+			    name, ev->moved, ev->from, ev->group);
 		return;
 	}
 	if (ev->kind == SBCO_EVENT_UNISOLATE) {
 		log_vm(ev->err ? warn_prio(d) : LOG_INFO, ev->err, name, uuid_of(ev->vm), -1,
-		       ev->vm ? ev->vm->pid : 0,
-		       "VM '%s': %s the threads of %s to where they came from%s%s", name,
-		       ev->err ? "cannot give back" : "gave back", ev->group, ev->err ? ": " : "",
+		       ev->vm ? ev->vm->pid : 0, "VM '%s': %s the threads of %s to %s%s%s", name,
+		       ev->err ? "cannot give back" : "gave back", ev->group,
+		       ev->from ? ev->from : "?", ev->err ? ": " : "",
 		       ev->err ? strerror(-ev->err) : "");
 		return;
 	}

@@ -408,22 +408,23 @@ int sbco_actuator_isolate(struct sbco_actuator *a, const char *from, const char 
 
 	if (!a->ops->make_group || !a->ops->move_thread)
 		return -EOPNOTSUPP;
-	if (!rec) {
-		r = a->ops->make_group(a->ud, to, from);
-		if (r < 0 && r != -EEXIST)
-			return r;
+	if (!rec) { /* on disk before the group is made: a crash leaves nothing unrecorded */
 		rec = add(a, K_GROUP, 0, from);
 		if (!rec)
 			return -ENOMEM;
 		rec->to = strdup(to);
-		if (!rec->to) {
-			free(rec->cgroup);
-			a->n--;
-			return -ENOMEM;
+		r = rec->to ? save_state(a) : -ENOMEM;
+		if (r == 0) {
+			r = a->ops->make_group(a->ud, to, from);
+			r = r == -EEXIST ? 0 : r;
 		}
-		r = save_state(a); /* on disk before a thread moves */
-		if (r < 0)
+		if (r < 0) {
+			free(rec->cgroup);
+			free(rec->to);
+			a->n--;
+			(void)save_state(a);
 			return r;
+		}
 	}
 	for (size_t i = 0; i < n; i++) {
 		r = a->ops->move_thread(a->ud, tids[i], to);

@@ -41,7 +41,9 @@ struct sbco_engine {
 		int32_t pid;
 		struct sbco_vm_counts c;
 		struct sbco_stall_hold hold;
-		char **iso; /* stall prevention: the groups sbco made for its other threads */
+		struct iso_pair {
+			char *from, *to;
+		} * iso; /* stall prevention: the groups sbco made for its vCPUs, parents first */
 		size_t nr_iso;
 		bool iso_failed; /* not tried again until the VM is placed anew */
 	} * counters;		 /* per VM (by VMM pid), for the VMs in e->vms */
@@ -113,26 +115,28 @@ int sbco_engine_take_stalls(struct sbco_engine *to, const struct sbco_engine *fr
 	return 0;
 }
 
-/* Stall prevention off for a VM: its other threads back into the groups they came from,
+/* Stall prevention off for a VM: its vCPU threads back into the groups they came from,
  * sbco's groups removed. vm may be NULL (the VM is gone). */
 static void unisolate(struct sbco_engine *e, struct vm_counter *c, const struct sbco_vm *vm)
 {
-	size_t k = 0;
+	size_t k = c->nr_iso;
 
-	for (size_t i = 0; i < c->nr_iso; i++) {
-		int r = sbco_actuator_unisolate(e->act, c->iso[i]);
+	for (size_t i = c->nr_iso; i-- > 0;) { /* children before their parents */
+		int r = sbco_actuator_unisolate(e->act, c->iso[i].to);
 
 		notify(e, &(struct sbco_event){.kind = SBCO_EVENT_UNISOLATE,
 					       .vm = vm,
 					       .vcpu = -1,
-					       .group = c->iso[i],
+					       .group = c->iso[i].to,
+					       .from = c->iso[i].from,
 					       .err = r == -ENOENT ? 0 : r});
 		if (r < 0 && r != -ENOENT) {
 			e->st.action_errors++;
-			c->iso[k++] = c->iso[i]; /* kept: tried again, and by restore */
-		} else {
-			free(c->iso[i]);
+			break; /* kept (with its parents): tried again, and by restore */
 		}
+		free(c->iso[i].from);
+		free(c->iso[i].to);
+		k = i;
 	}
 	c->nr_iso = k;
 	if (!k) {
@@ -141,9 +145,20 @@ static void unisolate(struct sbco_engine *e, struct vm_counter *c, const struct 
 	}
 }
 
-/* Stall prevention on for VM v: move its threads other than vCPUs out of the cpu group its
- * vCPUs share (lib/isolate.c). Run at every placement and VM-set refresh, so threads the
- * VMM starts later follow. */
+/* The group the vCPU thread in cgroup cg now runs in (cg when sbco did not move it). */
+static const char *vcpu_group(const struct sbco_engine *e, int32_t pid, const char *cg)
+{
+	const struct vm_counter *c = find_counter(e, pid);
+
+	for (size_t i = 0; cg && c && i < c->nr_iso; i++)
+		if (!strcmp(c->iso[i].from, cg))
+			return c->iso[i].to;
+	return cg;
+}
+
+/* Stall prevention on for VM v: move its vCPU threads out of the cpu group they share with
+ * its other threads (lib/isolate.c). Run at every placement and VM-set refresh, so vCPUs
+ * the VMM starts later follow. */
 static void isolate(struct sbco_engine *e, struct vm_counter *c, const struct sbco_vm *vm)
 {
 	struct sbco_thread_cg *t = NULL;
@@ -154,14 +169,24 @@ static void isolate(struct sbco_engine *e, struct vm_counter *c, const struct sb
 	if (c->iso_failed || vm->pid <= 0 ||
 	    sbco_proc_thread_cgroups(e->root, vm->pid, &t, &nt) < 0)
 		return;
-	for (size_t i = 0; i < nt; i++)
+	for (size_t i = 0; i < nt; i++) {
 		for (size_t k = 0; k < vm->nr_vcpus && !t[i].vcpu; k++)
 			t[i].vcpu = vm->vcpus[k].tid == t[i].tid;
+		for (size_t k = 0; k < c->nr_iso && !t[i].moved; k++) {
+			char *from;
+
+			if (strcmp(t[i].cgroup, c->iso[k].to) || !(from = strdup(c->iso[k].from)))
+				continue;
+			free(t[i].cgroup); /* planned from where it came from */
+			t[i].cgroup = from;
+			t[i].moved = true;
+		}
+	}
 	r = sbco_isolate_plan(t, nt, &g, &ng);
 	sbco_thread_cgs_free(t, nt);
 	for (size_t i = 0; r == 0 && i < ng; i++) {
 		bool known = false;
-		char **x;
+		struct iso_pair *x;
 
 		r = sbco_actuator_isolate(e->act, g[i].from, g[i].to, g[i].tids, g[i].n);
 		notify(e, &(struct sbco_event){.kind = SBCO_EVENT_ISOLATE,
@@ -178,14 +203,19 @@ static void isolate(struct sbco_engine *e, struct vm_counter *c, const struct sb
 			break;
 		}
 		for (size_t k = 0; k < c->nr_iso && !known; k++)
-			known = !strcmp(c->iso[k], g[i].to);
+			known = !strcmp(c->iso[k].to, g[i].to);
 		if (known)
 			continue;
 		x = realloc(c->iso, (c->nr_iso + 1) * sizeof(*x));
 		if (x) {
 			c->iso = x;
-			c->iso[c->nr_iso] = strdup(g[i].to);
-			c->nr_iso += c->iso[c->nr_iso] != NULL;
+			x[c->nr_iso] = (struct iso_pair){strdup(g[i].from), strdup(g[i].to)};
+			if (x[c->nr_iso].from && x[c->nr_iso].to) {
+				c->nr_iso++;
+			} else {
+				free(x[c->nr_iso].from);
+				free(x[c->nr_iso].to);
+			}
 		}
 		r = 0;
 	}
@@ -213,8 +243,10 @@ static void guard(struct sbco_engine *e, size_t v)
 /* Forget the groups of a VM (the actuator keeps its records: restore undoes them). */
 static void forget_vm_groups(struct vm_counter *c)
 {
-	for (size_t j = 0; j < c->nr_iso; j++)
-		free(c->iso[j]);
+	for (size_t j = 0; j < c->nr_iso; j++) {
+		free(c->iso[j].from);
+		free(c->iso[j].to);
+	}
 	free(c->iso);
 	c->iso = NULL;
 	c->nr_iso = 0;
@@ -761,7 +793,9 @@ static void apply(struct sbco_engine *e, const struct sbco_snapshot *s, const st
 		for (size_t t = 0; t < s->nr_tasks; t++)
 			if (s->tasks[t].pid == a[i].tid && s->tasks[t].custom_slice)
 				orig_slice = s->tasks[t].slice_ns;
-		r = sbco_actuator_apply(e->act, &a[i], v ? v->cgroup : NULL, orig_slice);
+		r = sbco_actuator_apply(e->act, &a[i],
+					v ? vcpu_group(e, e->vms->vms[vm].pid, v->cgroup) : NULL,
+					orig_slice);
 		notify(e, &(struct sbco_event){.kind = SBCO_EVENT_NUDGE,
 					       .vm = v ? &e->vms->vms[vm] : NULL,
 					       .vcpu = v ? v->index : -1,

@@ -4,10 +4,12 @@
  * when the cpu cgroup their vCPUs share also holds threads that wake often (QEMU's main
  * loop, I/O, RCU threads): every wakeup re-weights the VM's group entity on the CPU, and a
  * re-weight of the running entity inflates its lag until the other VM's entity never
- * becomes eligible. The group entity of vCPU threads alone is re-weighted only at ticks,
- * which does not trap. So while a VM is anti-stacked sbcod moves its other threads into a
- * group of their own beside the shared one (v1 cpu hierarchy), with the weight (and CFS
- * quota) of the group they came from, and moves them back when it is not.
+ * becomes eligible. A group entity of vCPU threads alone is re-weighted only at ticks,
+ * which does not trap. So while a VM is anti-stacked sbcod moves its vCPU threads into a
+ * copy of that group beside it (v1 cpu hierarchy; the same subgroups, each with the weight
+ * and CFS quota of the group it copies) and moves them back when it is not. The vCPUs move,
+ * not the other threads: libvirt finds a domain's cgroup from where its main thread is
+ * (on reconnecting after a libvirtd restart), so that one stays where libvirt put it.
  *
  * sbco_isolate_plan() is pure: threads and their cgroups in, groups to make out.
  */
@@ -52,30 +54,53 @@ static bool below(const char *p, const char *s, size_t ls)
 	return !strncmp(p, s, ls) && (p[ls] == '\0' || p[ls] == '/');
 }
 
-/* The group beside shared (length ls) for threads in from: parent/sbco.<name>[.<rest>] */
-static char *group_for(const char *shared, size_t ls, const char *from)
+/* The copy of group from (at or below shared, length ls) beside shared:
+ * parent/sbco.<shared's name><the rest of from>. NULL when a name is over NAME_MAX. */
+static char *group_for(const char *shared, size_t ls, const char *from, size_t lf)
 {
 	const char *name = shared;
-	size_t lp, len;
-	char *to, *w;
+	size_t lp;
+	char *to;
 
 	for (size_t i = 0; i < ls; i++)
 		if (shared[i] == '/')
 			name = shared + i + 1;
-	lp = (size_t)(name - shared); /* parent with its trailing '/' */
-	len = lp + strlen("sbco.") + (ls - lp) + strlen(from + ls) + 1;
-	if (len - lp > NAME_MAX + 1)
+	lp = (size_t)(name - shared); /* the parent with its trailing '/' */
+	if (strlen("sbco.") + ls - lp > NAME_MAX) {
+		errno = ENAMETOOLONG;
 		return NULL;
-	to = malloc(len);
+	}
+	to = malloc(lp + strlen("sbco.") + lf + 1);
 	if (!to)
 		return NULL;
 	memcpy(to, shared, lp);
-	w = to + lp;
-	w += sprintf(w, "sbco.%.*s", (int)(ls - lp), name);
-	for (const char *c = from + ls; *c; c++)
-		*w++ = *c == '/' ? '.' : *c;
-	*w = '\0';
+	sprintf(to + lp, "sbco.%.*s", (int)(lf - lp), from + lp); /* from begins with shared */
 	return to;
+}
+
+/* The group for the first lf bytes of from, appended to g when new; its index or -ENOMEM
+ * (-ENAMETOOLONG when it cannot be named). */
+static int group_at(struct sbco_isolate_group **g, size_t *ng, size_t *cap, const char *shared,
+		    size_t ls, const char *from, size_t lf)
+{
+	struct sbco_isolate_group *x;
+
+	for (size_t k = 0; k < *ng; k++)
+		if (strlen((*g)[k].from) == lf && !strncmp((*g)[k].from, from, lf))
+			return (int)k;
+	if (sbco_grow((void **)g, cap, *ng + 1, sizeof(**g)) < 0)
+		return -ENOMEM;
+	x = &(*g)[*ng];
+	*x = (struct sbco_isolate_group){.from = strndup(from, lf),
+					 .to = group_for(shared, ls, from, lf)};
+	if (!x->from || !x->to) {
+		bool oom = !x->from || errno == ENOMEM;
+
+		free(x->from);
+		free(x->to);
+		return oom ? -ENOMEM : -ENAMETOOLONG;
+	}
+	return (int)(*ng)++;
 }
 
 int sbco_isolate_plan(const struct sbco_thread_cg *t, size_t n, struct sbco_isolate_group **ret,
@@ -84,6 +109,8 @@ int sbco_isolate_plan(const struct sbco_thread_cg *t, size_t n, struct sbco_isol
 	const char *shared = NULL;
 	struct sbco_isolate_group *g = NULL;
 	size_t ls = 0, ng = 0, cap = 0;
+	bool others = false;
+	int r = 0;
 
 	*ret = NULL;
 	*ret_n = 0;
@@ -103,40 +130,42 @@ int sbco_isolate_plan(const struct sbco_thread_cg *t, size_t n, struct sbco_isol
 		ls--;
 	if (!shared || ls == 0)
 		return 0; /* no vCPU, or they share only the root group: no group entity */
-	for (size_t i = 0; i < n; i++) {
-		size_t k;
+	for (size_t i = 0; i < n && !others; i++)
+		others = !t[i].vcpu && t[i].cgroup && below(t[i].cgroup, shared, ls);
+	if (!others)
+		return 0; /* the group holds vCPUs only: nothing to separate */
+	for (size_t i = 0; i < n && r >= 0; i++) {
+		const char *from = t[i].cgroup;
+		size_t lf = ls;
+		int32_t *x;
 
-		if (t[i].vcpu || !t[i].cgroup || !below(t[i].cgroup, shared, ls))
+		if (!t[i].vcpu)
 			continue;
-		for (k = 0; k < ng && strcmp(g[k].from, t[i].cgroup); k++)
-			;
-		if (k == ng) {
-			if (sbco_grow((void **)&g, &cap, ng + 1, sizeof(*g)) < 0)
-				goto oom;
-			g[ng] = (struct sbco_isolate_group){
-			    .from = strdup(t[i].cgroup), .to = group_for(shared, ls, t[i].cgroup)};
-			ng++;
-			if (!g[k].from)
-				goto oom;
-			if (!g[k].to) { /* a name over NAME_MAX: leave those threads */
-				free(g[k].from);
-				ng--;
-				continue;
-			}
+		for (;;) { /* shared first, then each group below it down to the vCPU's */
+			r = group_at(&g, &ng, &cap, shared, ls, from, lf);
+			if (r < 0 || !from[lf])
+				break;
+			lf += strcspn(from + lf + 1, "/") + 1;
 		}
-		{
-			int32_t *x = realloc(g[k].tids, (g[k].n + 1) * sizeof(*x));
-
-			if (!x)
-				goto oom;
-			g[k].tids = x;
-			g[k].tids[g[k].n++] = t[i].tid;
+		if (r == -ENAMETOOLONG) { /* that vCPU stays: its group cannot be copied */
+			r = 0;
+			continue;
 		}
+		if (r < 0 || t[i].moved)
+			continue;
+		x = realloc(g[r].tids, (g[r].n + 1) * sizeof(*x));
+		if (!x) {
+			r = -ENOMEM;
+			break;
+		}
+		g[r].tids = x;
+		g[r].tids[g[r].n++] = t[i].tid;
+	}
+	if (r == -ENOMEM) {
+		sbco_isolate_groups_free(g, ng);
+		return r;
 	}
 	*ret = g;
 	*ret_n = ng;
 	return 0;
-oom:
-	sbco_isolate_groups_free(g, ng);
-	return -ENOMEM;
 }

@@ -154,7 +154,7 @@ static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
 	    {"sbco_vm_stall_rotations_total", "counter",
 	     "Times a VM's vCPUs traded anti-stacking stripes after a stall."},
 	    {"sbco_vm_stall_prevented", "gauge",
-	     "The VM's threads other than vCPUs are kept out of its vCPUs' cpu cgroup now "
+	     "The VM's vCPU threads are kept apart from its other threads' cpu cgroup now "
 	     "(stall prevention, 1) or not (0)."},
 	};
 

@@ -466,7 +466,8 @@ int sbco_cpus_online(const char *root, struct sbco_cpuset *ret);
 struct sbco_thread_cg {
 	int32_t tid;
 	char *cgroup;
-	bool vcpu; /* set by the caller: the thread is one of the VM's vCPUs */
+	bool vcpu;  /* set by the caller: the thread is one of the VM's vCPUs */
+	bool moved; /* set by the caller: sbco moved it already (cgroup: where it came from) */
 };
 /* Every thread of process pid below root with its cpu cgroup (threads that exit meanwhile
  * are left out). Returns 0 and *ret (*ret_n entries; sbco_thread_cgs_free), -ENOENT,
@@ -475,13 +476,15 @@ int sbco_proc_thread_cgroups(const char *root, int32_t pid, struct sbco_thread_c
 			     size_t *ret_n);
 void sbco_thread_cgs_free(struct sbco_thread_cg *v, size_t n);
 
-/* Stall prevention (lib/isolate.c): the cpu groups to move a VM's non-vCPU threads into.
- * shared = the deepest cgroup all vCPU threads (t[i].vcpu) sit in or below; every other
- * thread at or below shared goes from its group into one beside shared named
- * "sbco.<shared's name>" (+ ".<path below shared>" for threads deeper in, '/' as '.').
- * No group when the vCPUs share only the root group (no group entity) or one's cgroup is
- * unknown. Threads already moved are beside shared, so a second plan moves only new ones.
- * Returns 0 and *ret (*ret_n groups; sbco_isolate_groups_free), -ENOMEM. */
+/* Stall prevention (lib/isolate.c): the cpu groups to move a VM's vCPU threads into.
+ * shared = the deepest cgroup all vCPU threads (t[i].vcpu) sit in or below. When other
+ * threads of the VM sit at or below it too, shared is copied beside itself as
+ * "sbco.<shared's name>", with every group between it and a vCPU's own below the copy
+ * under the same names, and each vCPU thread goes to the copy of its group. Groups come
+ * parents first; tids lists the threads to move into each (not those marked moved). No
+ * group when the vCPUs share only the root group (no group entity), one's cgroup is
+ * unknown, or the group holds vCPUs only. Returns 0 and *ret (*ret_n groups;
+ * sbco_isolate_groups_free), -ENOMEM. */
 struct sbco_isolate_group {
 	char *from, *to;
 	int32_t *tids;
@@ -719,8 +722,8 @@ struct sbco_stall_cfg {
 	uint64_t hold_max_ns; /* the hold doubles on a stall soon after placing, to this (160 s) */
 	unsigned rotations;   /* first answer a stall by rotating the VM's stripes, up to this
 				 many times within hold_ns of each other (3); 0: lift at once */
-	bool isolate;	      /* prevent: while a VM is anti-stacked, keep its other threads
-				 out of the cpu cgroup its vCPUs share (true; lib/isolate.c) */
+	bool isolate;	      /* prevent: while a VM is anti-stacked, keep its vCPU threads
+				 apart from its other threads' cpu cgroup (true; lib/isolate.c) */
 };
 void sbco_stall_cfg_default(struct sbco_stall_cfg *c);
 
@@ -864,9 +867,9 @@ int sbco_actuator_original_affinity(const struct sbco_actuator *a, int32_t tid,
 /* Number of recorded originals (things that will be restored). */
 size_t sbco_actuator_pending(const struct sbco_actuator *a);
 /* Stall prevention (issue 14): move the threads tids (n) out of their cpu cgroup from into
- * group to, which is created first (with from's weight) and recorded (from -> to) before any
- * thread moves. Returns the number of threads moved, or -errno (nothing recorded when the
- * group cannot be made). */
+ * group to (its parent must exist), which is created first (with from's weight) and recorded (from
+ * -> to) before any thread moves. Returns the number of threads moved, or -errno (nothing recorded
+ * when the group cannot be made). */
 int sbco_actuator_isolate(struct sbco_actuator *a, const char *from, const char *to,
 			  const int32_t *tids, size_t n);
 /* Undo one isolation: every thread now in to (those moved and any they started) goes back
@@ -934,8 +937,8 @@ enum sbco_event_kind {
 				  per episode; hold_ns > 0: its anti-stacking is lifted for that
 				  long (UNPLACE events follow) */
 	SBCO_EVENT_STALL_OVER, /* the hold is over: anti-stacking again (PLACE events follow) */
-	SBCO_EVENT_ISOLATE,    /* stall prevention: moved threads of the VM from into group */
-	SBCO_EVENT_UNISOLATE,  /* ... their way back: group emptied into where they came from */
+	SBCO_EVENT_ISOLATE,    /* stall prevention: moved vCPU threads of the VM from into group */
+	SBCO_EVENT_UNISOLATE,  /* ... their way back: group emptied into from, removed */
 };
 
 /* What sbco did about a stall (SBCO_EVENT_STALL). */
@@ -957,7 +960,7 @@ struct sbco_event {
 	int err;			  /* 0, or -errno when refused or gone (-ESRCH) */
 	uint64_t starving_ns, hold_ns;	  /* STALL */
 	enum sbco_stall_answer answer;	  /* STALL */
-	const char *group, *from;	  /* ISOLATE, UNISOLATE (group only) */
+	const char *group, *from;	  /* ISOLATE, UNISOLATE */
 	int32_t moved;			  /* ISOLATE: threads moved now */
 };
 
@@ -980,7 +983,7 @@ struct sbco_vm_counts {
 	uint64_t rotations;  /* times its stripes were rotated after a stall */
 	bool stalled;	     /* stalled at the last cycle */
 	bool lifted;	     /* anti-stacking lifted now */
-	bool prevented;	     /* its threads other than vCPUs are out of its vCPUs' cpu group now */
+	bool prevented;	     /* its vCPUs are apart from its other threads' cpu group now */
 	int32_t stall_index, stall_tid; /* the starving vCPU of the last stall (-1 / 0: none) */
 	uint64_t starving_ns;		/* how long it had been starving when last seen */
 };

@@ -51,11 +51,12 @@ stop_sbcod() {
 	[ $rc = 0 ] || fail "sbcod exited $rc on SIGTERM"
 }
 placed() { case "$(aff_of "$1")" in *yy*) return 1 ;; esac; return 0; }
-others() { # the cpu cgroups of domain $1's QEMU threads other than vCPUs, one per line
+groups_of() { # "vcpu GROUP" / "other GROUP": the cpu cgroups of domain $1's QEMU threads
 	p=$(cat "/run/libvirt/qemu/$1.pid")
 	for t in /proc/"$p"/task/*; do
-		case $(cat "$t/comm") in "CPU "*) continue ;; esac
-		sed -n 's/^[0-9]*:[^:]*\<cpu\>[^:]*://p' "$t/cgroup"
+		k=other
+		case $(cat "$t/comm") in "CPU "*) k=vcpu ;; esac
+		echo "$k $(sed -n 's/^[0-9]*:[^:]*\<cpu\>[^:]*://p' "$t/cgroup")"
 	done | sort -u
 }
 V1=""
@@ -71,12 +72,14 @@ sbcod_start "$W/bal.json" "$W/sbcod.log" || fail "sbcod not READY"
 sleep 1
 placed "$D1" && placed "$D2" || fail "domains not placed: $(aff_of "$D1") / $(aff_of "$D2")"
 [ "$(up)" = 1 ] || fail "sbco_libvirt_up is not 1"
-if [ -n "$V1" ]; then # stall prevention: the emulator threads beside the VM's group
-	others "$D1" > "$W/others.placed"
-	grep -q "^/machine/sbco\.qemu-[0-9]*-$D1\.libvirt-qemu\.emulator$" "$W/others.placed" &&
-		! grep -qv '/sbco\.' "$W/others.placed" ||
-		fail "$D1's threads other than vCPUs not moved out of its group: $(cat "$W/others.placed")"
-	echo "ok: stall prevention moved $D1's other threads to $(cat "$W/others.placed")"
+if [ -n "$V1" ]; then # stall prevention: the vCPUs in a copy of the domain's group beside it
+	groups_of "$D1" > "$W/groups.placed"
+	grep -q "^vcpu /machine/sbco\.qemu-[0-9]*-$D1\.libvirt-qemu/vcpu0$" "$W/groups.placed" &&
+		grep -q "^vcpu /machine/sbco\.qemu-[0-9]*-$D1\.libvirt-qemu/vcpu1$" "$W/groups.placed" &&
+		grep -q "^other /machine/qemu-[0-9]*-$D1\.libvirt-qemu/emulator$" "$W/groups.placed" &&
+		! grep -q '^other .*/sbco\.' "$W/groups.placed" ||
+		fail "$D1's vCPU threads not moved apart: $(cat "$W/groups.placed")"
+	echo "ok: stall prevention moved $D1's vCPUs to $(grep '^vcpu' "$W/groups.placed" | cut -d' ' -f2 | tr '\n' ' ')"
 else
 	echo "SKIP: (part) no cgroup v1 cpu hierarchy: stall prevention cannot move threads here"
 fi
@@ -102,7 +105,7 @@ stop_sbcod
 [ "$(aff_of "$D2")" = "$before2" ] || fail "$D2 not restored: $(aff_of "$D2")"
 if [ -n "$V1" ]; then
 	for d in "$D1" "$D2"; do
-		others "$d" | grep -q '/sbco\.' && fail "$d's threads not moved back: $(others "$d")"
+		groups_of "$d" | grep -q '/sbco\.' && fail "$d's threads not moved back: $(groups_of "$d")"
 	done
 	ls -d /sys/fs/cgroup/cpu/machine/sbco.*"$LV_PREFIX"* 2> /dev/null && fail "sbco's groups left behind"
 fi
@@ -142,7 +145,8 @@ else
 	ls -d "$CG"/machine/qemu-*-"$LV_PREFIX"-*.libvirt-qemu/vcpu* > "$W/vcpu-groups" 2> /dev/null ||
 		fail "no v1 vCPU cgroups for the test domains"
 	for g in $(cat "$W/vcpu-groups"); do echo "$g $(cat "$g/cpu.shares")"; done > "$W/shares.before"
-	echo '{"mode": "off", "interval_ms": 20, "stall": {"respond": false}, "levers": ["weight"], "vms": [{"match": "'"$LV_PREFIX"'-*", "mode": "sbco", "alpha": 0.34}]}' > "$W/sbco.json"
+	# the weight writes of libvirt's own vCPU groups are what this part checks: no prevention
+	echo '{"mode": "off", "interval_ms": 20, "stall": {"respond": false, "isolate": false}, "levers": ["weight"], "vms": [{"match": "'"$LV_PREFIX"'-*", "mode": "sbco", "alpha": 0.34}]}' > "$W/sbco.json"
 	export SBCO_FAULT_AT=cgroup_modify_cgroup SBCO_FAULT_NTH=1 SBCO_FAULT_LOG="$W/f3.log"
 	export SBCO_FAULT_RUN='d=/sys/fs/cgroup/cpu/$SBCO_FAULT_TARGET; t=$(cat $d/tasks); for x in $t; do echo $x > ${d%/*}/tasks; done; rmdir $d && echo $d $t > '"$W/removed"
 	SBCOD_PRELOAD=$B/tests/fault_inject.so

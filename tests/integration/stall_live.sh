@@ -2,9 +2,11 @@
 # SPDX-License-Identifier: MIT
 # Issue 14 on real threads: two synthetic VMs (fakevm: two spin-lock vCPUs and a QEMU-like
 # helper thread each), each process in a cpu cgroup of its own (one per VM, as libvirt's
-# machine/<vm>.libvirt-qemu), both CPUs of this host. sbcod runs three phases of SECS each
-# (default 30), in order off, bal detecting only (stall.respond false), bal responding,
-# while a SCHED_FIFO sampler reads every vCPU's CPU time (/proc/TID/schedstat) once a
+# machine/<vm>.libvirt-qemu), both CPUs of this host. sbcod runs four phases of SECS each
+# (default 30), in order off, bal detecting only (stall.respond and stall.isolate false),
+# bal responding without prevention (stall.isolate false), bal with prevention (the
+# default: the VMs' vCPU threads moved to a copy of their cpu group, apart from the other
+# threads), while a SCHED_FIFO sampler reads every vCPU's CPU time (/proc/TID/schedstat) once a
 # second. A VM's second is stalled when one vCPU got < 100 ms and its sibling > 400 ms.
 # Asserted:
 # - off: no stall is reported by sbcod where the sampler saw none (no false positives);
@@ -14,8 +16,8 @@
 # - bal responding: sbcod rotates the stalled VM's stripes or lifts its anti-stacking
 #   (log, metrics) and the share of stalled seconds is not above the detecting phase's
 #   (+ 0.05);
-# - bal with prevention: while it runs, each VM's helper and main threads sit in
-#   sbco.a / sbco.b beside the VM's group and its vCPUs stay in it (log says so); the
+# - bal with prevention: while it runs, each VM's vCPU threads sit in sbco.a / sbco.b
+#   beside the VM's group and its helper and main threads stay in it (log says so); the
 #   stalled share is at most half the detecting phase's; after sbcod ends every thread is
 #   back in its VM's group and sbco's groups are gone;
 # - at the end every vCPU has its original affinity and the cgroups are gone.
@@ -144,15 +146,15 @@ grep -q "sbco\." "$W/respond.groups" && fail "respond: threads moved with stall.
 [ "$PREVENTED" = 0 ] || fail "respond: sbco_vm_stall_prevented $PREVENTED with stall.isolate false"
 
 run_phase prevent "$(cfg bal)"
-for p in $A $Bv; do # vCPUs stay, every other thread went beside the VM's group
+for p in $A $Bv; do # the vCPUs went to a copy of the VM's group beside it, the rest stay
 	g=a
 	[ "$p" = "$Bv" ] && g=b
 	for t in /proc/"$p"/task/*; do
 		c=$(grep "^${t##*/}:" "$W/prevent.groups" | cut -d: -f2)
 		if grep -q '^CPU ' "$t/comm"; then
-			[ "$c" = "/${CG##*/}/$g" ] || fail "prevent: vCPU ${t##*/} in '$c'"
+			[ "$c" = "/${CG##*/}/sbco.$g" ] || fail "prevent: vCPU ${t##*/} of VM $g in '$c', not in sbco.$g"
 		else
-			[ "$c" = "/${CG##*/}/sbco.$g" ] || fail "prevent: thread ${t##*/} of VM $g in '$c', not in sbco.$g"
+			[ "$c" = "/${CG##*/}/$g" ] || fail "prevent: thread ${t##*/} of VM $g in '$c'"
 		fi
 	done
 done

@@ -182,7 +182,7 @@ lv_cleanup() {
 	# groups sbcod's stall prevention made for our guests, left by a killed sbcod (empty
 	# once the guests are gone)
 	for d in /sys/fs/cgroup/*/machine/sbco.*"$LV_PREFIX"* /sys/fs/cgroup/machine/sbco.*"$LV_PREFIX"*; do
-		[ -d "$d" ] && rmdir "$d" 2> /dev/null
+		[ -d "$d" ] && rmdir "$d"/*/ "$d" 2> /dev/null
 	done
 	for d in ${LV_MACHINE_DIRS:-}; do rmdir "$d" 2> /dev/null; done # only if empty
 	LV_MACHINE_DIRS=""

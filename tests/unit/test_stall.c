@@ -241,56 +241,73 @@ static void test_rotate_then_lift(void **state)
 /* the plan does not write them: string literals stand in for owned paths */
 #define CG(s) ((char *)(uintptr_t)(s))
 
-/* Stall prevention's plan: which threads leave the vCPUs' shared cpu group, and where to. */
+/* Stall prevention's plan: which vCPU threads leave the cpu group they share with the VM's
+ * other threads, and into which copy of it. */
 static void test_isolate_plan(void **state)
 {
 	struct sbco_thread_cg lv[] = {
-	    {1, CG("/machine/vm1.libvirt-qemu/emulator"), false},
-	    {2, CG("/machine/vm1.libvirt-qemu/vcpu0"), true},
-	    {3, CG("/machine/vm1.libvirt-qemu/vcpu1"), true},
-	    {4, CG("/machine/vm1.libvirt-qemu/emulator"), false},
-	    {5, CG("/machine/vm1.libvirt-qemu/iothread1"), false},
-	    {6, CG("/elsewhere"), false},
+	    {1, CG("/machine/vm1.libvirt-qemu/emulator"), false, false},
+	    {2, CG("/machine/vm1.libvirt-qemu/vcpu0"), true, false},
+	    {3, CG("/machine/vm1.libvirt-qemu/vcpu1"), true, false},
+	    {4, CG("/machine/vm1.libvirt-qemu/emulator"), false, false},
+	    {6, CG("/elsewhere"), false, false},
 	};
-	struct sbco_thread_cg one[] = {
-	    {10, CG("/stall/a"), false}, {11, CG("/stall/a"), true}, {12, CG("/stall/a"), true}};
-	struct sbco_thread_cg moved[] = {{10, CG("/stall/sbco.a"), false},
-					 {11, CG("/stall/a"), true},
-					 {12, CG("/stall/a"), true}};
+	struct sbco_thread_cg one[] = {{10, CG("/stall/a"), false, false},
+				       {11, CG("/stall/a"), true, false},
+				       {12, CG("/stall/a"), true, false}};
+	struct sbco_thread_cg moved[] = {{10, CG("/stall/a"), false, false},
+					 {11, CG("/stall/a"), true, true},
+					 {12, CG("/stall/a"), true, false}};
+	struct sbco_thread_cg alone[] = {{20, CG("/other"), false, false},
+					 {21, CG("/v/vcpu0"), true, false},
+					 {22, CG("/v/vcpu1"), true, false}};
 	struct sbco_thread_cg root[] = {
-	    {20, CG("/"), false}, {21, CG("/"), true}, {22, CG("/"), true}};
-	struct sbco_thread_cg apart[] = {
-	    {30, CG("/a/x"), false}, {31, CG("/a/vcpu0"), true}, {32, CG("/b/vcpu1"), true}};
-	struct sbco_thread_cg prefix[] = {{40, CG("/m/xz"), false},
-					  {41, CG("/m/x"), true},
-					  {42, CG("/m/xy"), true},
-					  {43, CG("/mm"), false}};
+	    {20, CG("/"), false, false}, {21, CG("/"), true, false}, {22, CG("/"), true, false}};
+	struct sbco_thread_cg apart[] = {{30, CG("/a/x"), false, false},
+					 {31, CG("/a/vcpu0"), true, false},
+					 {32, CG("/b/vcpu1"), true, false}};
+	struct sbco_thread_cg prefix[] = {{40, CG("/m/xz"), false, false},
+					  {41, CG("/m/x"), true, false},
+					  {42, CG("/m/xy"), true, false},
+					  {43, CG("/mm"), false, false}};
 	struct sbco_thread_cg unknown[] = {
-	    {50, CG("/v"), false}, {51, CG(""), true}, {52, CG("/v"), true}};
+	    {50, CG("/v"), false, false}, {51, CG(""), true, false}, {52, CG("/v"), true, false}};
 	struct sbco_isolate_group *g;
 	size_t n;
 
 	(void)state;
-	assert_int_equal(sbco_isolate_plan(lv, 6, &g, &n), 0);
-	assert_int_equal(n, 2);
-	assert_string_equal(g[0].from, "/machine/vm1.libvirt-qemu/emulator");
-	assert_string_equal(g[0].to, "/machine/sbco.vm1.libvirt-qemu.emulator");
-	assert_int_equal(g[0].n, 2);
-	assert_int_equal(g[0].tids[0], 1);
-	assert_int_equal(g[0].tids[1], 4);
-	assert_string_equal(g[1].to, "/machine/sbco.vm1.libvirt-qemu.iothread1");
+	/* libvirt: the domain's group copied beside it, its vcpuN groups below the copy */
+	assert_int_equal(sbco_isolate_plan(lv, 5, &g, &n), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(g[0].from, "/machine/vm1.libvirt-qemu");
+	assert_string_equal(g[0].to, "/machine/sbco.vm1.libvirt-qemu");
+	assert_int_equal(g[0].n, 0);
+	assert_string_equal(g[1].from, "/machine/vm1.libvirt-qemu/vcpu0");
+	assert_string_equal(g[1].to, "/machine/sbco.vm1.libvirt-qemu/vcpu0");
 	assert_int_equal(g[1].n, 1);
-	assert_int_equal(g[1].tids[0], 5);
+	assert_int_equal(g[1].tids[0], 2);
+	assert_string_equal(g[2].to, "/machine/sbco.vm1.libvirt-qemu/vcpu1");
+	assert_int_equal(g[2].n, 1);
+	assert_int_equal(g[2].tids[0], 3);
 	sbco_isolate_groups_free(g, n);
+	/* one group per VM: the vCPUs go to its copy, the other thread stays */
 	assert_int_equal(sbco_isolate_plan(one, 3, &g, &n), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(g[0].from, "/stall/a");
 	assert_string_equal(g[0].to, "/stall/sbco.a");
-	assert_int_equal(g[0].tids[0], 10);
+	assert_int_equal(g[0].n, 2);
+	assert_int_equal(g[0].tids[0], 11);
+	assert_int_equal(g[0].tids[1], 12);
 	sbco_isolate_groups_free(g, n);
-	/* applied already, vCPUs only in the root group or in two VMs' groups, a vCPU whose
-	 * group is unknown: nothing to move */
+	/* a vCPU moved already is not moved again; one started since is */
 	assert_int_equal(sbco_isolate_plan(moved, 3, &g, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(g[0].n, 1);
+	assert_int_equal(g[0].tids[0], 12);
+	sbco_isolate_groups_free(g, n);
+	/* nothing to separate: vCPUs alone in their group, only in the root group, in two
+	 * VMs' groups, a vCPU whose group is unknown */
+	assert_int_equal(sbco_isolate_plan(alone, 3, &g, &n), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(sbco_isolate_plan(root, 3, &g, &n), 0);
 	assert_int_equal(n, 0);
@@ -300,10 +317,13 @@ static void test_isolate_plan(void **state)
 	assert_int_equal(n, 0);
 	/* components, not bytes: /m/x and /m/xy share /m; /mm is not below /m */
 	assert_int_equal(sbco_isolate_plan(prefix, 4, &g, &n), 0);
-	assert_int_equal(n, 1);
-	assert_string_equal(g[0].from, "/m/xz");
-	assert_string_equal(g[0].to, "/sbco.m.xz");
-	assert_int_equal(g[0].n, 1);
+	assert_int_equal(n, 3);
+	assert_string_equal(g[0].to, "/sbco.m");
+	assert_string_equal(g[1].from, "/m/x");
+	assert_string_equal(g[1].to, "/sbco.m/x");
+	assert_int_equal(g[1].tids[0], 41);
+	assert_string_equal(g[2].to, "/sbco.m/xy");
+	assert_int_equal(g[2].tids[0], 42);
 	sbco_isolate_groups_free(g, n);
 }
 
