@@ -110,11 +110,23 @@ case "$(aff_of "$D1")" in *yy*) echo "FAIL: expected pinned masks after kill -9"
 echo '{"mode": "off", "interval_ms": 100}' > "$W/off.json"
 "$B/sbcod" --once -c "$W/off.json" --state "$W/state.json" --socket "" > "$W/sbcod2.log" 2>&1 ||
 	{ echo "FAIL: sbcod --once"; cat "$W/sbcod2.log"; exit 1; }
-grep -q 'Restored 4 originals left by an earlier run (0 gone, 0 failed)' "$W/sbcod2.log" ||
-	{ echo "FAIL: no crash restore"; cat "$W/sbcod2.log"; exit 1; }
+# 4 affinities, and on a cgroup v1 cpu hierarchy the stall prevention's 3 groups per domain
+# (a copy of the domain's group and its vcpu0, vcpu1)
+want=4
+[ -f /sys/fs/cgroup/cpu/cpu.shares ] && want=10
+grep -q "Restored $want originals left by an earlier run (0 gone, 0 failed)" "$W/sbcod2.log" ||
+	{ echo "FAIL: no crash restore (expected $want originals)"; cat "$W/sbcod2.log"; exit 1; }
+for d in "$D1" "$D2"; do
+	for t in /proc/"$(cat "/run/libvirt/qemu/$d.pid")"/task/*; do
+		! grep -q ':/machine/sbco\.' "$t/cgroup" ||
+			{ echo "FAIL: thread ${t##*/} of $d still in $(grep ':cpu' "$t/cgroup")"; exit 1; }
+	done
+done
+[ -z "$(ls -d /sys/fs/cgroup/cpu/machine/sbco.*"$LV_PREFIX"* 2> /dev/null)" ] ||
+	{ echo "FAIL: the stall prevention's groups left after the restore"; exit 1; }
 [ "$(aff_of "$D1")" = "$before1" ] && [ "$(aff_of "$D2")" = "$before2" ] ||
 	{ echo "FAIL: masks not restored after kill -9: $(aff_of "$D1") / $(aff_of "$D2")"; exit 1; }
-echo "ok: kill -9, then a restart restored both domains from the state file"
+echo "ok: kill -9, then a restart restored both domains from the state file ($want originals: masks and cgroups)"
 
 # vCPU hotplug: libvirt sends no event; the process events must carry it
 D3=$LV_PREFIX-c
