@@ -27,7 +27,7 @@ struct sched_attr_v1 { /* SCHED_ATTR_SIZE_VER1, as the kernel's uapi */
 	uint32_t sched_util_min, sched_util_max;
 };
 
-static bool real_root(const void *ud)
+bool sbco_host_real_root(const void *ud)
 {
 	const char *root = ud;
 
@@ -162,15 +162,16 @@ static int get_weight(void *ud, const char *cgroup, int64_t *ret)
 {
 	if (!sbco_cg_sane(cgroup))
 		return -EINVAL;
-	return real_root(ud) ? cg_value(cgroup, false, ret) : file_value(ud, cgroup, false, ret);
+	return sbco_host_real_root(ud) ? cg_value(cgroup, false, ret)
+				       : file_value(ud, cgroup, false, ret);
 }
 
 static int set_weight(void *ud, const char *cgroup, int64_t weight)
 {
 	if (!sbco_cg_sane(cgroup))
 		return -EINVAL;
-	return real_root(ud) ? cg_value(cgroup, true, &weight)
-			     : file_value(ud, cgroup, true, &weight);
+	return sbco_host_real_root(ud) ? cg_value(cgroup, true, &weight)
+				       : file_value(ud, cgroup, true, &weight);
 }
 
 /* The kernel patch's /proc/sbco/lend: "A B NS". */

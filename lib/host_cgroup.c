@@ -44,20 +44,13 @@ bool sbco_cg_sane(const char *p)
 	return true;
 }
 
-static bool real_root(const void *ud)
-{
-	const char *root = ud;
-
-	return !root || !*root || !strcmp(root, "/");
-}
-
 /* 0 when path is a v1 cpu group (its tasks file exists), else -ENOENT, -EOPNOTSUPP. */
 static int v1_group(void *ud, const char *path)
 {
 	char *mnt = NULL, file[4200];
 	int r;
 
-	if (!real_root(ud))
+	if (!sbco_host_real_root(ud))
 		return -EOPNOTSUPP;
 	if (!sbco_cg_sane(path))
 		return -EINVAL;

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ud (the host root) names the real root: NULL, "" or "/" */
+bool sbco_host_real_root(const void *ud);
 /* libcgroup initialised (once, on first use); false when it cannot be */
 bool sbco_cg_ready(void);
 /* A cgroup path as the kernel prints it: absolute, no "." or ".." component */

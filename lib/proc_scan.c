@@ -44,6 +44,30 @@ static ssize_t read_at(int dirfd, const char *path, char *buf, size_t size)
 	return at;
 }
 
+/* root/proc as a directory fd (NULL, "" or "/": the real one), or -1. */
+static int open_proc(const char *root)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/proc", root && *root && strcmp(root, "/") ? root : "");
+	return open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/* The task directory of process pid below procfd, or NULL (the process is gone). */
+static DIR *open_tasks(int procfd, int32_t pid)
+{
+	char path[32];
+	int fd;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%d/task", pid);
+	fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	return d;
+}
+
 int sbco_cpus_online(const char *root, struct sbco_cpuset *ret)
 {
 	char path[4096], buf[4096];
@@ -217,7 +241,7 @@ static int describe_vcpu(const struct scan_ctx *x, int32_t pid, struct sbco_vcpu
 int sbco_proc_thread_cgroups(const char *root, int32_t pid, struct sbco_thread_cg **ret,
 			     size_t *ret_n)
 {
-	char path[4096], buf[4096];
+	char path[300], buf[4096];
 	struct sbco_thread_cg *v = NULL;
 	size_t n = 0, cap = 0;
 	struct dirent *de;
@@ -226,18 +250,10 @@ int sbco_proc_thread_cgroups(const char *root, int32_t pid, struct sbco_thread_c
 
 	*ret = NULL;
 	*ret_n = 0;
-	snprintf(path, sizeof(path), "%s/proc", root && strcmp(root, "/") ? root : "");
-	procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	procfd = open_proc(root);
 	if (procfd < 0)
 		return -ENOENT;
-	snprintf(path, sizeof(path), "%d/task", pid);
-	{
-		int fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-		d = fd >= 0 ? fdopendir(fd) : NULL;
-		if (!d && fd >= 0)
-			close(fd);
-	}
+	d = open_tasks(procfd, pid);
 	if (!d) {
 		close(procfd);
 		return -ENOENT;
@@ -279,11 +295,8 @@ void sbco_thread_cgs_free(struct sbco_thread_cg *v, size_t n)
 
 int sbco_proc_describe_thread(const char *root, int32_t pid, struct sbco_vcpu *v)
 {
-	char path[4096];
-	int procfd, r;
+	int procfd = open_proc(root), r;
 
-	snprintf(path, sizeof(path), "%s/proc", root && strcmp(root, "/") ? root : "");
-	procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (procfd < 0)
 		return -ENOENT;
 	r = describe_vcpu(&(struct scan_ctx){.procfd = procfd, .flags = SBCO_SCAN_CPU}, pid, v);
@@ -320,13 +333,9 @@ static int scan_process(int procfd, int32_t pid, const struct sbco_patterns *pat
 	size_t n = 0, cap = 0;
 	struct dirent *de;
 	DIR *d;
-	int fd;
 
-	snprintf(path, sizeof(path), "%d/task", pid);
-	fd = openat(procfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	d = open_tasks(procfd, pid);
+	if (!d) {
 		st->vanished++;
 		*ret_n = 0;
 		return 0;
@@ -426,13 +435,11 @@ int sbco_proc_scan_pid(const char *root, const struct sbco_patterns *pat, int32_
 	struct scan_ctx x = {.flags = flags, .prev = prev};
 	struct sbco_cpuset online = {{0}};
 	struct sbco_vcpu *v = NULL;
-	char path[4096];
 	size_t n, before = out->nr;
 	int r;
 
 	x.real_root = !root || !strcmp(root, "/") || !*root;
-	snprintf(path, sizeof(path), "%s/proc", x.real_root ? "" : root);
-	x.procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	x.procfd = open_proc(root);
 	if (x.procfd < 0)
 		return -ENOENT;
 	(void)sbco_cpus_online(root, &online);
@@ -452,7 +459,6 @@ int sbco_proc_scan(const char *root, const struct sbco_patterns *pat,
 	struct scan_ctx x = {.flags = flags, .prev = prev};
 	struct sbco_cpuset online = {{0}};
 	struct sbco_vm_list *l;
-	char path[4096];
 	struct dirent *de;
 	DIR *d;
 	int r = 0;
@@ -460,8 +466,7 @@ int sbco_proc_scan(const char *root, const struct sbco_patterns *pat,
 	if (!pat || !ret)
 		return -EINVAL;
 	x.real_root = !root || !strcmp(root, "/") || !*root;
-	snprintf(path, sizeof(path), "%s/proc", x.real_root ? "" : root);
-	x.procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	x.procfd = open_proc(root);
 	if (x.procfd < 0)
 		return -ENOENT;
 	d = fdopendir(x.procfd);

@@ -17,6 +17,7 @@ N=${SBCO_CRASH_ROUNDS:-100}
 FAKEVM_SECS=900 # the VMs must outlive every round (the checks below notice if not)
 . "$(dirname "$0")/../lib/debugfs.sh"
 . "$(dirname "$0")/../lib/sbcod.sh"
+. "$(dirname "$0")/../lib/cgroup.sh"
 A=$(echo $PIDS | cut -d' ' -f1)
 Bv=$(echo $PIDS | cut -d' ' -f2)
 CGV1=/sys/fs/cgroup/cpu
@@ -47,7 +48,7 @@ state_now() {
 			echo "$t $(aff "$t") $(sed -n 's/^se\.slice *: *//p' "/proc/$t/sched") $(cut -d' ' -f19 "/proc/$t/stat")"
 		done
 		for t in /proc/"$p"/task/*; do # every thread's cpu group
-			echo "${t##*/} cg $(sed -n 's/^[0-9]*:[^:]*\<cpu\>[^:]*://p' "$t/cgroup")"
+			echo "${t##*/} cg $(thread_cpu_group "$t")"
 		done
 	done
 	[ -z "$CG" ] || echo "0 cg $(ls "$CG" | tr "\n" ,)" # sbco.* groups left: a change

@@ -23,6 +23,7 @@ W=$(mktemp -d /tmp/sbco-faults.XXXXXX)
 SBCOD=""
 . "$HERE/../lib/debugfs.sh" # (sets an EXIT trap: ours replaces it and calls it)
 . "$HERE/../lib/sbcod_start.sh"
+. "$HERE/../lib/cgroup.sh"
 trap '[ -n "$SBCOD" ] && kill -9 "$SBCOD" 2> /dev/null; lv_cleanup; rm -rf "$W"; debugfs_cleanup' EXIT
 trap 'exit 1' INT TERM
 fail() { echo "FAIL: $*"; [ -f "$W/sbcod.log" ] && tail -15 "$W/sbcod.log"; exit 1; }
@@ -56,7 +57,7 @@ groups_of() { # "vcpu GROUP" / "other GROUP": the cpu cgroups of domain $1's QEM
 	for t in /proc/"$p"/task/*; do
 		k=other
 		case $(cat "$t/comm") in "CPU "*) k=vcpu ;; esac
-		echo "$k $(sed -n 's/^[0-9]*:[^:]*\<cpu\>[^:]*://p' "$t/cgroup")"
+		echo "$k $(thread_cpu_group "$t")"
 	done | sort -u
 }
 V1=""

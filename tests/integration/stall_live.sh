@@ -38,6 +38,7 @@ if [ ! -w "$CGV1/cgroup.procs" ] || [ ! -e "$CGV1/cpu.shares" ]; then
 fi
 . "$(dirname "$0")/../lib/debugfs.sh"
 . "$(dirname "$0")/../lib/sbcod.sh"
+. "$(dirname "$0")/../lib/cgroup.sh"
 . "$(dirname "$0")/../lib/vcpu_sampler.sh"
 CG=$CGV1/sbcostall$$
 SAMPLER=""
@@ -71,7 +72,7 @@ metric() { # $1 = name: the sum of its samples of the test's VMs dA and dB
 groups() { # "tid:cpu-cgroup" of every thread of both VMs
 	for p in $A $Bv; do
 		for t in /proc/"$p"/task/*; do
-			echo "${t##*/}:$(sed -n 's/^[0-9]*:[^:]*\<cpu\>[^:]*://p' "$t/cgroup")"
+			echo "${t##*/}:$(thread_cpu_group "$t")"
 		done
 	done
 }
