@@ -41,8 +41,14 @@ up() { $CTL '{"cmd":"metrics"}' | grep -o 'sbco_libvirt_up [01]' | cut -d' ' -f2
 cycling() {
 	c0=$(num cycles)
 	sleep 0.5
-	kill -0 "$SBCOD" 2> /dev/null || fail "sbcod died"
-	[ "$(num cycles)" -gt "${c0:-0}" ] || fail "sbcod stopped cycling"
+	# (a dead sbcod stays a zombie child until waited for: kill -0 alone cannot tell)
+	case $(sed 's/.*) //' "/proc/$SBCOD/stat" 2> /dev/null | cut -d' ' -f1) in
+	'' | Z) wait "$SBCOD"; fail "sbcod died (exit $?)" ;;
+	esac
+	$CTL '{"cmd":"status"}' > "$W/status" 2>&1
+	c1=$(sed -n 's/.*"cycles":\([0-9]*\).*/\1/p' "$W/status")
+	[ -n "$c1" ] || { grep 'Slow cycle' "$W/sbcod.log"; fail "no status from sbcod: '$(cat "$W/status")'"; }
+	[ "$c1" -gt "${c0:-0}" ] || fail "sbcod stopped cycling ($c0 then $c1 cycles)"
 }
 stop_sbcod() {
 	kill -TERM "$SBCOD"

@@ -33,6 +33,12 @@ t1=$(date +%s%N)
 wait "$STALL"
 grep -q 'request not complete within 1 s' "$W/stall.out" || fail "stalled client got: $(cat "$W/stall.out")"
 echo "ok: a stalled client gets a timeout error; others served meanwhile ($(((t1 - t0) / 1000000)) ms)"
+# a daemon held past the limit (here: stopped for 2 s) still answers a request that came in
+# time: the limit is for slow clients, not for a loop that was busy
+"$B/tests/ctl_stall" "$W/sock" 2 "$SBCOD" > "$W/held.out"
+[ "$(grep -c '"ready":true' "$W/held.out")" = 8 ] ||
+	fail "requests sent while sbcod was held got: $(cat "$W/held.out")"
+echo "ok: 8 requests sent while sbcod was held 2 s are answered once it runs"
 $CTL '{"cmd":"status"}' | grep -q '"ready":true' || fail "status"
 $CTL 'not json' | grep -q '"error":"request is not JSON (error at offset 0)"' || fail "malformed request"
 $CTL '{"cmd":"fly"}' | grep -q 'unknown cmd' || fail "unknown cmd"
