@@ -8,7 +8,9 @@
 #     kernel/test/ktest, whose checks and the kernel log scan are counted here;
 #  4. it boots again and runs sbcod's engine (tests/policy_live with synthetic VMs, off /
 #     bal / sbco) on the patched kernel: the kernel lever is picked, every loan is
-#     applied and none refused, everything is restored, the kernel log stays clean.
+#     applied and none refused, the kernel counts every VM at its picks, everything is
+#     restored, the kernel log stays clean; and once more with balance.kernel_pick
+#     "lend": the kernel lends for the sbco VMs at its picks, sbcod lends nothing.
 # Prints "kernel-check: N passed, M failed"; exit 1 on any failure, 77 (SKIP) when the
 # tools are missing. usage: kernel/check.sh BUILD_DIR
 set -u
@@ -83,14 +85,38 @@ boot policy policy=3
 cat "$T/policy"
 grep -q '^KTEST POLICY PASS' "$T/policy" && ok "sbcod's engine on the patched kernel: off/bal/sbco, all restored" ||
 	bad "policy_live on the patched kernel"
+# the kernel lever: sbcod lends through /proc/sbco/lend (every loan settled, none refused)
+# and, on a patch with "pick", registers every VM for the kernel to count at its picks
+kpick() { # $1 = log, $2 = mode: "PICKS LOANS" of the kernel's count in that mode
+	sed -n "s/^KTEST POLICY mode $2 *: .*kernel picks \([0-9]*\) over threshold [0-9.]* % loans \([0-9]*\).*/\1 \2/p" "$T/$1"
+}
 set -- $(sed -n 's/^KTEST POLICY lend: lent \([0-9]*\) applied \([0-9]*\) dropped \([0-9]*\) refused \([0-9]*\)/\1 \2 \3 \4/p' "$T/policy")
 if [ $# = 4 ] && [ "$1" -gt 0 ] && [ "$1" = "$(($2 + $3))" ] && [ "$4" = 0 ]; then
 	ok "the kernel lever was used: $1 loans lent, $2 applied at the next pick, $3 dropped, 0 refused"
 else
 	bad "kernel lever: lent/applied/dropped/refused = ${*:-none}"
 fi
+set -- $(kpick policy off) $(kpick policy bal) $(kpick policy sbco)
+if [ $# = 6 ] && [ "$1" -gt 0 ] && [ "$3" -gt 0 ] && [ "$5" -gt 0 ] && [ "$(($2 + $4 + $6))" = 0 ]; then
+	ok "the kernel counted every VM at its picks (off $1, bal $3, sbco $5 picks) and lent nothing"
+else
+	bad "kernel pick counts: off/bal/sbco picks and loans = ${*:-none}"
+fi
 grep -q '^KTEST ok: kernel log clean' "$T/policy" && ok "kernel log clean after the policy run" ||
 	bad "kernel log after the policy run"
+# balance.kernel_pick "lend": the kernel balances the sbco VMs at its picks, sbcod lends
+# nothing itself; off and bal are counted only
+boot policylend "policy=3 kpick=lend"
+grep -q '^KTEST POLICY PASS' "$T/policylend" || { bad "policy_live (kpick=lend)"; cat "$T/policylend"; }
+grep '^KTEST POLICY mode' "$T/policylend"
+set -- $(kpick policylend off) $(kpick policylend sbco) $(sed -n 's/^KTEST POLICY lend: lent \([0-9]*\) .*/\1/p' "$T/policylend")
+if [ $# = 5 ] && [ "$1" -gt 0 ] && [ "$2" = 0 ] && [ "$3" -gt 0 ] && [ "$4" -gt 0 ] && [ "$5" = 0 ]; then
+	ok "kernel_pick lend: the kernel lent $4 times in $3 picks of the sbco VMs, none in off; sbcod lent nothing"
+else
+	bad "kernel_pick lend: off picks/loans, sbco picks/loans, /proc/sbco/lend lent = ${*:-none}"
+fi
+grep -q '^KTEST ok: kernel log clean' "$T/policylend" && ok "kernel log clean after kernel_pick lend" ||
+	bad "kernel log after kernel_pick lend"
 boot ktest ""
 cat "$T/ktest"
 grep -q '^KTEST END' "$T/ktest" || { bad "the guest did not finish (see below)"; tail -30 "$T/ktest.log"; }

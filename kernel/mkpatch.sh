@@ -31,12 +31,21 @@ the borrower's opposite move is queued on its rq and applied at that
 rq's next pick, so no two rq locks are ever held together. Both stay
 marked dirty until the debt is applied and take no further loan.
 
+And balance the distance at the pick (the paper's Algorithm 1): root
+registers the vCPU threads of a VM; when one is picked, its siblings
+queued on other CPUs are looked at under their rq locks, only ever
+tried, never waited for; when the farthest is alpha * Q or more behind,
+the picked vCPU lends it half the distance in slices of service, once
+per round. Picks, picks over the threshold and loans are counted per
+VM, also for VMs registered to count only.
+
 Interface (procfs, usable under kernel lockdown): /proc/sbco/version,
 /proc/sbco/lend ("A B NS"), /proc/sbco/queue (a consistent snapshot of
-each root timeline), se.sbco_ordinate and se.sbco_dirty in
-/proc/PID/sched, "ord=" in the scheduler debug dump. The SBCO_LEND
-sched_feat turns lending off. Used by sbcod, which keeps the vCPUs of
-each VM close together in time to cut lock-holder preemption.
+each root timeline), /proc/sbco/vm ("ID lend|count ALPHA TID..."),
+se.sbco_ordinate and se.sbco_dirty in /proc/PID/sched, "ord=" in the
+scheduler debug dump. The SBCO_LEND and SBCO_PICK sched_feats turn
+lending and pick-time balancing off. Used by sbcod, which keeps the
+vCPUs of each VM close together in time to cut lock-holder preemption.
 ---
 MSG
 diff -Naur a b | sed 's/^\(---\|+++\) \([^\t]*\)\t.*$/\1 \2/' || true

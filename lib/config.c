@@ -215,6 +215,13 @@ static void parse_balance(const cJSON *v, struct errs *e, struct sbco_balance_cf
 		} else if (!strcmp(k, "max_loan_ms")) {
 			if (number(it, path, 10, 60000, false, true, e, &d))
 				b->max_loan_ns = (uint64_t)d * 1000000;
+		} else if (!strcmp(k, "kernel_pick")) {
+			if (cJSON_IsString(it) && !strcmp(it->valuestring, "lend"))
+				b->kernel_pick_lend = true;
+			else if (cJSON_IsString(it) && !strcmp(it->valuestring, "count"))
+				b->kernel_pick_lend = false;
+			else
+				errf(e, "%s: expected \"count\" or \"lend\"", path);
 		} else
 			errf(e, "%s: unknown key", path);
 	}

@@ -33,8 +33,10 @@ struct sbco_engine {
 	struct sbco_vm_set *last_set;
 	int32_t worst_distance; /* of the last cycle */
 	char worst_vm[64];
-	enum sbco_lever lever; /* the lever of the last cycle, SBCO_LEVER_AUTO if none */
-	bool kpatch;	       /* the sbco kernel patch runs (/proc/sbco/version) */
+	enum sbco_lever lever;	  /* the lever of the last cycle, SBCO_LEVER_AUTO if none */
+	bool kpatch;		  /* the sbco kernel patch runs (/proc/sbco/version) */
+	bool kpick_cap;		  /* ... with pick-time balancing ("pick") */
+	struct sbco_kpick *kpick; /* its registrations, while the kernel lever is in use */
 	sbco_event_fn observer;
 	void *observer_ud;
 	struct vm_counter {
@@ -373,6 +375,7 @@ int sbco_engine_new(const struct sbco_host_ops *ops, void *ud, const char *root,
 		char ver[64];
 
 		e->kpatch = sbco_kpatch_detect(e->root ? e->root : "/", ver, sizeof(ver)) == 0;
+		e->kpick_cap = e->kpatch && sbco_kpatch_has(ver, "pick");
 	}
 	e->vms = calloc(1, sizeof(*e->vms));
 	if (!e->root || !e->vms || sbco_actuator_new(ops, ud, &e->act) < 0) {
@@ -388,6 +391,7 @@ struct sbco_engine *sbco_engine_free(struct sbco_engine *e)
 	if (!e)
 		return NULL;
 	sbco_actuator_free(e->act);
+	sbco_kpick_free(e->kpick);
 	sbco_ledger_clear(&e->ledger);
 	sbco_snapshot_free(e->last_snap);
 	sbco_ordinates_free(e->last_ord);
@@ -781,6 +785,44 @@ static int stalls(struct sbco_engine *e, const struct sbco_snapshot *s,
 	return 0;
 }
 
+/* A patch with pick-time balancing ("pick"): every VM is registered there, so the kernel
+ * counts its exact threshold-exceed rate at every pick. With the kernel lever and
+ * balance.kernel_pick "lend", the kernel also runs Algorithm 1 for each VM whose mode is
+ * sbco this cycle, and userspace lends nothing to those (mode[i] becomes bal here). */
+static int kernel_pick(struct sbco_engine *e, const struct sbco_vm_set *set, enum sbco_mode *mode,
+		       enum sbco_lever lever)
+{
+	bool lend = lever == SBCO_LEVER_KERNEL && e->bal.kernel_pick_lend;
+	struct sbco_vm_policy *pol;
+	int r;
+
+	if (!e->kpick_cap)
+		return 0;
+	if (!e->kpick && sbco_kpick_new(e->ops, e->ud, &e->kpick) < 0) {
+		e->kpick_cap = false; /* the userspace loans through /proc/sbco/lend instead */
+		return 0;
+	}
+	pol = calloc(e->vms->nr + 1, sizeof(*pol));
+	if (!pol)
+		return -ENOMEM;
+	memcpy(pol, e->pol, e->vms->nr * sizeof(*pol));
+	for (size_t i = 0; i < set->nr_vms; i++) { /* the mode of this cycle (stalls) */
+		const struct sbco_vm *vm = sbco_vm_list_find_pid(e->vms, set->vms[i].tgid);
+
+		if (vm)
+			pol[vm - e->vms->vms].mode = mode[i];
+	}
+	for (size_t v = 0; v < e->vms->nr; v++) /* sbco: the kernel lends; else it counts */
+		pol[v].mode =
+		    lend && pol[v].mode == SBCO_MODE_SBCO ? SBCO_MODE_SBCO : SBCO_MODE_BAL;
+	r = sbco_kpick_sync(e->kpick, e->vms, pol, set->alpha);
+	free(pol);
+	for (size_t i = 0; i < set->nr_vms; i++)
+		if (mode[i] == SBCO_MODE_SBCO && sbco_kpick_lends(e->kpick, set->vms[i].tgid))
+			mode[i] = SBCO_MODE_BAL;
+	return r < 0 ? r : 0;
+}
+
 static void apply(struct sbco_engine *e, const struct sbco_snapshot *s, const struct sbco_action *a,
 		  int n)
 {
@@ -865,6 +907,9 @@ int sbco_engine_cycle(struct sbco_engine *e, const char *dump, size_t len, uint6
 					       own_cgroups(e), e->kpatch);
 	}
 	e->lever = bal.lever;
+	r = kernel_pick(e, set, mode, bal.lever);
+	if (r < 0)
+		goto out;
 	if (bal.lever == SBCO_LEVER_KERNEL) /* loans are sized in real turns */
 		set->slot_ns = sbco_slot_estimate(s, o);
 	r = sbco_policy_balance(s, set, mode, alpha, &bal, original,
@@ -916,6 +961,7 @@ void sbco_engine_restore(struct sbco_engine *e, struct sbco_restore_stats *ret)
 {
 	sbco_actuator_restore_all(e->act, ret);
 	sbco_ledger_clear(&e->ledger);
+	e->kpick = sbco_kpick_free(e->kpick);
 	forget_groups(e);
 }
 

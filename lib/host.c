@@ -174,23 +174,37 @@ static int set_weight(void *ud, const char *cgroup, int64_t weight)
 				       : file_value(ud, cgroup, true, &weight);
 }
 
-/* The kernel patch's /proc/sbco/lend: "A B NS". */
-static int lend(void *ud, int32_t a, int32_t b, int64_t ns)
+/* One request line to the kernel patch's /proc/sbco/<file> below root. */
+static int kpatch_write(const char *root, const char *file, const char *req)
 {
-	const char *root = ud;
-	char path[4096], req[64];
-	int fd, n, r = 0;
+	char path[4096];
+	size_t n = strlen(req);
+	int fd, r = 0;
 
-	snprintf(path, sizeof(path), "%s%s", root && strcmp(root, "/") ? root : "",
-		 "/proc/sbco/lend");
+	snprintf(path, sizeof(path), "%s/proc/sbco/%s", root && strcmp(root, "/") ? root : "",
+		 file);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	n = snprintf(req, sizeof(req), "%d %d %lld\n", a, b, (long long)ns);
-	if (write(fd, req, (size_t)n) != n)
+	if (write(fd, req, n) != (ssize_t)n)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+/* /proc/sbco/lend: "A B NS". */
+static int lend(void *ud, int32_t a, int32_t b, int64_t ns)
+{
+	char req[64];
+
+	snprintf(req, sizeof(req), "%d %d %lld\n", a, b, (long long)ns);
+	return kpatch_write(ud, "lend", req);
+}
+
+/* /proc/sbco/vm: "ID lend|count ALPHA TID...", "ID del", "clear". */
+static int kernel_vm(void *ud, const char *req)
+{
+	return kpatch_write(ud, "vm", req);
 }
 
 const struct sbco_host_ops sbco_host_ops_real = {
@@ -202,6 +216,7 @@ const struct sbco_host_ops sbco_host_ops_real = {
     .get_weight = get_weight,
     .set_weight = set_weight,
     .lend = lend,
+    .kernel_vm = kernel_vm,
     .make_group = sbco_cg_make_group,
     .remove_group = sbco_cg_remove_group,
     .move_thread = sbco_cg_move_thread,

@@ -76,7 +76,25 @@ struct vm_row {
 	uint64_t exec_ns, delay_ns;
 	unsigned in_force;
 	int64_t kernel_debt_ns;
+	struct sbco_kpick_counts kp; /* the kernel's pick-time counts (zeros without) */
 };
+
+/* The kernel patch's /proc/sbco/vm below root, NULL when absent. */
+static char *kernel_vms(const char *root)
+{
+	char path[4096], *buf = NULL;
+	size_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/proc/sbco/vm", root && strcmp(root, "/") ? root : "");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (sbco_read_fd(fd, 1u << 20, &buf, &len) < 0)
+		buf = NULL;
+	close(fd);
+	return buf;
+}
 
 static void gather(const struct sbco_engine *e, const char *root, struct vm_row *rows, size_t n)
 {
@@ -86,6 +104,7 @@ static void gather(const struct sbco_engine *e, const char *root, struct vm_row 
 	const struct sbco_snapshot *s;
 	const struct sbco_ordinates *o;
 	const struct sbco_vm_set *set;
+	char *kvm = kernel_vms(root);
 
 	sbco_engine_last(e, &s, &o, &set);
 	for (size_t i = 0; i < n; i++) {
@@ -94,6 +113,8 @@ static void gather(const struct sbco_engine *e, const char *root, struct vm_row 
 		*r =
 		    (struct vm_row){.vm = &l->vms[i], .mode = pol[i].mode, .source = pol[i].source};
 		sbco_engine_vm_counts(e, r->vm->pid, &r->c);
+		if (kvm && r->vm->pid > 0 && sbco_kpick_parse(kvm, r->vm->pid, &r->kp) < 0)
+			r->kp = (struct sbco_kpick_counts){0};
 		for (size_t k = 0; set && k < set->nr_vms; k++)
 			if (r->vm->pid > 0 && set->vms[k].tgid == r->vm->pid)
 				r->distance = set->vms[k].distance;
@@ -114,6 +135,7 @@ static void gather(const struct sbco_engine *e, const char *root, struct vm_row 
 			}
 		}
 	}
+	free(kvm);
 }
 
 static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
@@ -156,6 +178,13 @@ static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
 	    {"sbco_vm_stall_prevented", "gauge",
 	     "The VM's vCPU threads are kept apart from its other threads' cpu cgroup now "
 	     "(stall prevention, 1) or not (0)."},
+	    {"sbco_vm_kernel_picks_total", "counter",
+	     "Picks of a VM's vCPU with a sibling queued on another CPU, counted by the kernel "
+	     "patch's pick-time balancing (0 without it)."},
+	    {"sbco_vm_kernel_exceeded_picks_total", "counter",
+	     "Of those picks: distance >= alpha * Q (exact ordinates)."},
+	    {"sbco_vm_kernel_loans_total", "counter",
+	     "Loans the kernel made at its picks between a VM's vCPUs (mode sbco)."},
 	};
 
 	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
@@ -180,7 +209,10 @@ static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
 				      (double)r->c.lifts,
 				      r->c.lifted,
 				      (double)r->c.rotations,
-				      r->c.prevented};
+				      r->c.prevented,
+				      (double)r->kp.samples,
+				      (double)r->kp.exceeded,
+				      (double)r->kp.loans};
 
 			if (k == 0) { /* the info series carries the mode and its source */
 				fputs("sbco_vm_info{vm=\"", f);

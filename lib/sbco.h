@@ -554,6 +554,41 @@ int sbco_libvirt_pin_vcpu(void *lv, const char *uuid, int32_t index,
 /* Is the sbco kernel patch running below root? 0 with its version line in ver, -ENOENT
  * when absent, -errno otherwise. */
 int sbco_kpatch_detect(const char *root, char *ver, size_t len);
+/* Does the patch's version line ver ("sbco 1 ordinate lend pick") offer capability cap? */
+bool sbco_kpatch_has(const char *ver, const char *cap);
+
+/* The patch's pick-time balancing (/proc/sbco/vm, capability "pick"): the kernel runs
+ * Algorithm 1 at every pick of a registered vCPU. sbcod registers each VM with two or more
+ * vCPU threads, by the VMM's pid: mode sbco lends, off and bal only count. */
+#define SBCO_KPICK_MAX_VCPUS 16
+struct sbco_kpick;
+struct sbco_host_ops;
+struct sbco_vm_policy;
+/* One VM's counters there: picks with a sibling queued on another CPU, those over the
+ * threshold, loans made, siblings' rqs found busy, siblings found on the same rq. */
+struct sbco_kpick_counts {
+	bool lend;
+	uint64_t samples, exceeded, loans, busy, stacked;
+};
+/* The request registering vm as id: "ID lend|count ALPHA TID..." (alpha in thousandths,
+ * rounded down; at most SBCO_KPICK_MAX_VCPUS threads). -ENOENT under 2 threads. */
+int sbco_kpick_request(char *buf, size_t len, int32_t id, bool lend, double alpha,
+		       const struct sbco_vm *vm);
+/* VM id's counters in the text of /proc/sbco/vm: 0, -ENOENT, -EINVAL (malformed line). */
+int sbco_kpick_parse(const char *text, int32_t id, struct sbco_kpick_counts *ret);
+/* Start (ops->kernel_vm required; clears the kernel's table): 0 or -errno. */
+int sbco_kpick_new(const struct sbco_host_ops *ops, void *ud, struct sbco_kpick **ret);
+/* Register, re-register or delete so that the kernel's table matches vms with pol[i]
+ * (alpha: the default threshold). Returns the number of requests written or -ENOMEM. */
+int sbco_kpick_sync(struct sbco_kpick *k, const struct sbco_vm_list *vms,
+		    const struct sbco_vm_policy *pol, double alpha);
+/* Does the kernel lend for the VM of pid (so userspace must not)? */
+bool sbco_kpick_lends(const struct sbco_kpick *k, int32_t pid);
+/* Requests the kernel refused so far. */
+uint64_t sbco_kpick_refused(const struct sbco_kpick *k);
+/* Forget every registration (the kernel's table too). */
+void sbco_kpick_clear(struct sbco_kpick *k);
+struct sbco_kpick *sbco_kpick_free(struct sbco_kpick *k);
 
 /* ---------------------------------------------------------------- topology */
 
@@ -645,6 +680,9 @@ struct sbco_balance_cfg {
 	uint64_t max_loan_ns;	    /* a nudge is taken back at the latest after this (1 s) */
 	int64_t max_kernel_loan_ns; /* kernel lever: one loan is half the distance in ns, at
 				       most this (20 ms; the kernel takes up to 100 ms) */
+	bool kernel_pick_lend;	    /* kernel lever on a patch with "pick": the kernel lends
+				       at its picks for mode sbco (false: it only counts, and
+				       sbcod lends through /proc/sbco/lend) (false) */
 };
 
 /* Fill cfg with the defaults in parentheses above. */
@@ -810,6 +848,8 @@ struct sbco_host_ops {
 	int (*remove_group)(void *ud, const char *path);
 	int (*move_thread)(void *ud, int32_t tid, const char *path);
 	int (*group_threads)(void *ud, const char *path, int32_t *tids, size_t cap, size_t *ret_n);
+	/* the kernel patch: one request line to /proc/sbco/vm (sbco_kpick_request) */
+	int (*kernel_vm)(void *ud, const char *req);
 };
 
 /* The real host below root: sched_{get,set}affinity, sched_setattr (SCHED_OTHER custom

@@ -11,7 +11,13 @@
  *  - /proc/PID/sched shows se.sbco_ordinate and se.sbco_dirty;
  *  - a loan "A B NS" moves A later by NS and, at B's next pick, B earlier by NS (both
  *    nice 0, so NS of vruntime), then clears both dirty flags;
- *  - bad loans are refused with the right errno, and with the SBCO_LEND feature off.
+ *  - bad loans are refused with the right errno, and with the SBCO_LEND feature off;
+ *  - pick-time balancing (/proc/sbco/vm): a VM of two busy threads on different CPUs is
+ *    registered to count only, then to lend, in alternating rounds (alpha 1/3, so that a
+ *    distance of one counts); both rounds count picks, counting lends nothing, lending
+ *    lends (the shares over the threshold are printed as KTEST PICK: a measurement, not
+ *    a check); bad registrations are refused, del and clear forget, NO_SBCO_PICK stops
+ *    the counting.
  * Prints "KTEST ok|FAIL: ..." lines and "KTEST RESULT pass N fail M".
  */
 #include <errno.h>
@@ -322,6 +328,121 @@ static void check_lend(void)
 	}
 }
 
+static int vm_write(const char *req)
+{
+	int fd = open("/proc/sbco/vm", O_WRONLY | O_CLOEXEC), r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, req, strlen(req)) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+struct vm_stats {
+	unsigned long long samples, exceeded, loans, busy, stacked;
+};
+
+/* VM id's line of /proc/sbco/vm: 1 found, 0 not listed, -1 unreadable */
+static int vm_read(int id, struct vm_stats *st, char *line, size_t len)
+{
+	size_t n;
+	char *buf = slurp("/proc/sbco/vm", &n), *l, *save = NULL;
+	int found = 0;
+
+	if (!buf)
+		return -1;
+	for (l = strtok_r(buf, "\n", &save); l && !found; l = strtok_r(NULL, "\n", &save)) {
+		int vid;
+
+		if (sscanf(l, "vm %d ", &vid) != 1 || vid != id)
+			continue;
+		found = sscanf(strstr(l, " samples ") ? strstr(l, " samples ") : "",
+			       " samples %llu exceeded %llu loans %llu busy %llu stacked %llu",
+			       &st->samples, &st->exceeded, &st->loans, &st->busy,
+			       &st->stacked) == 5 ? 1 : -1;
+		if (line)
+			snprintf(line, len, "%s", l);
+	}
+	free(buf);
+	return found;
+}
+
+static double rate(unsigned long long ex, unsigned long long n)
+{
+	return n ? 100.0 * (double)ex / (double)n : 0;
+}
+
+/* Pick-time balancing of one VM (A on CPU 0, B on CPU 1, each behind 2 busy threads). */
+static void check_pick(void)
+{
+	pid_t a = tids[0][0], b = tids[1][0];
+	unsigned long long n[2] = {0, 0}, ex[2] = {0, 0}, loans[2] = {0, 0};
+	struct vm_stats s0, s1;
+	char req[128], line[256];
+	int rounds = 6;
+	const char *alpha = "333";
+
+	for (int r = 0; r < rounds; r++) {
+		int lend = r % 2; /* count first, then lend, alternating */
+
+		snprintf(req, sizeof(req), "7 %s %s %d %d\n", lend ? "lend" : "count", alpha, a, b);
+		CHECK(vm_write(req) == 0, "/proc/sbco/vm: %s refused", req);
+		CHECK(vm_read(7, &s0, line, sizeof(line)) == 1, "/proc/sbco/vm: VM 7 not listed");
+		msleep(500);
+		CHECK(vm_read(7, &s1, NULL, 0) == 1, "/proc/sbco/vm: VM 7 gone");
+		n[lend] += s1.samples - s0.samples;
+		ex[lend] += s1.exceeded - s0.exceeded;
+		loans[lend] += s1.loans - s0.loans;
+	}
+	snprintf(req, sizeof(req), "vm 7 lend %s tids %d,%d samples ", alpha, a, b);
+	CHECK(!strncmp(line, req, strlen(req)), "/proc/sbco/vm line: %s", line);
+	printf("KTEST PICK count: %llu samples, over threshold %.1f %%, %llu loans; lend: %llu "
+	       "samples, over threshold %.1f %%, %llu loans\n",
+	       n[0], rate(ex[0], n[0]), loans[0], n[1], rate(ex[1], n[1]), loans[1]);
+	CHECK(n[0] > 100 && n[1] > 100, "too few pick samples (%llu, %llu)", n[0], n[1]);
+	CHECK(loans[0] == 0, "count-only rounds lent %llu times", loans[0]);
+	CHECK(loans[1] > 0, "lending rounds lent nothing");
+	/* bad registrations, del, clear */
+	snprintf(req, sizeof(req), "8 lend 666 %d\n", a);
+	CHECK(vm_write(req) == -EINVAL, "a VM of one thread was accepted");
+	snprintf(req, sizeof(req), "8 lend 1001 %d %d\n", a, b);
+	CHECK(vm_write(req) == -EINVAL, "alpha 1001 was accepted");
+	snprintf(req, sizeof(req), "8 lend 666 %d %d\n", a, a);
+	CHECK(vm_write(req) == -EINVAL, "a thread twice was accepted");
+	snprintf(req, sizeof(req), "8 lend 666 %d 999999\n", a);
+	CHECK(vm_write(req) == -ESRCH, "a missing thread was accepted");
+	snprintf(req, sizeof(req), "8 lend 666 %d %d\n", a, tids[1][1]);
+	CHECK(vm_write(req) == -EBUSY, "a thread of VM 7 was registered in VM 8");
+	CHECK(vm_write("8 fly 1 2 3\n") == -EINVAL, "an unknown verb was accepted");
+	CHECK(vm_write("7 del\n") == 0 && vm_read(7, &s1, NULL, 0) == 0, "del did not forget VM 7");
+	CHECK(vm_write("7 del\n") == -ENOENT, "del of a missing VM");
+	snprintf(req, sizeof(req), "8 count 500 %d %d\n", tids[0][1], tids[1][1]);
+	CHECK(vm_write(req) == 0 && vm_read(8, &s0, NULL, 0) == 1, "VM 8 not registered");
+	{ /* the feature switch: NO_SBCO_PICK stops the counting */
+		int fd = open("/sys/kernel/debug/sched/features", O_WRONLY | O_CLOEXEC);
+
+		if (fd >= 0 && write(fd, "NO_SBCO_PICK", 12) == 12) {
+			vm_read(8, &s0, NULL, 0);
+			msleep(200);
+			vm_read(8, &s1, NULL, 0);
+			CHECK(s1.samples == s0.samples, "NO_SBCO_PICK: %llu samples counted",
+			      s1.samples - s0.samples);
+			CHECK(write(fd, "SBCO_PICK", 9) == 9, "SBCO_PICK back on");
+			msleep(200);
+			vm_read(8, &s0, NULL, 0);
+			CHECK(s0.samples > s1.samples, "SBCO_PICK back: nothing counted");
+		} else {
+			printf("KTEST FAIL: cannot write sched/features: %s\n", strerror(errno));
+			fail++;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
+	CHECK(vm_write("clear\n") == 0 && vm_read(8, &s1, NULL, 0) == 0, "clear kept VM 8");
+}
+
 int main(int argc, char **argv)
 {
 	bool nolend = argc > 1 && !strcmp(argv[1], "nolend");
@@ -341,8 +462,10 @@ int main(int argc, char **argv)
 	msleep(300);
 	check_queue();
 	check_dump();
-	if (!nolend)
+	if (!nolend) {
 		check_lend();
+		check_pick();
+	}
 	atomic_store(&stop, 1);
 	for (int i = 0; i < 2 * THREADS_PER_CPU; i++)
 		pthread_join(th[i], NULL);

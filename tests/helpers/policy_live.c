@@ -16,6 +16,8 @@
  * set by a loan can persist (the emulated quiet host of bench/guest4.sh).
  * Environment, for experiments: SBCO_HOGS="N,M" hog threads on CPU 0 and 1 (default 1,1);
  * SBCO_LEVER=slice|weight|nice one lever only; SBCO_NICE_STEP=N the nice loan;
+ * SBCO_KPICK=lend: on a kernel patch with pick-time balancing, the kernel lends at its
+ * picks for mode sbco (balance.kernel_pick "lend"; default: it only counts);
  * SBCO_QUIET=1 starts the VMs without their helper threads (fakevm -nohelper);
  * SBCO_TRACE=1 prints every cycle's vCPU ordinates/queue sizes and distances on stderr.
  * usage: policy_live BUILD_DIR [SECONDS_PER_MODE [--assert-exceed | --pinned-apart [ROUNDS]]]
@@ -215,9 +217,37 @@ static void phase_step(const struct sbco_engine *e, struct phase *ph)
 }
 
 /* Run the engine in one mode for secs seconds; fills *st. */
+/* The kernel patch's pick-time counters of our VMs (/proc/sbco/vm), summed into *kp; false
+ * when the kernel has none (no patch, or one without "pick"). */
+static bool kernel_counts(const struct sbco_vm_list *vms, struct sbco_kpick_counts *kp)
+{
+	int fd = open("/proc/sbco/vm", O_RDONLY | O_CLOEXEC);
+	char *buf = NULL;
+	size_t len;
+	bool any = false;
+
+	if (fd < 0)
+		return false;
+	if (sbco_read_fd(fd, 1u << 20, &buf, &len) == 0)
+		for (size_t i = 0; i < vms->nr; i++) {
+			struct sbco_kpick_counts c;
+
+			if (sbco_kpick_parse(buf, vms->vms[i].pid, &c) < 0)
+				continue;
+			any = true;
+			kp->samples += c.samples;
+			kp->exceeded += c.exceeded;
+			kp->loans += c.loans;
+		}
+	free(buf);
+	close(fd);
+	return any;
+}
+
 static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 		    const struct sbco_topology *topo, const struct sbco_patterns *pat, int secs,
-		    struct sbco_engine_stats *st, struct sbco_restore_stats *rs, struct phase *ph)
+		    struct sbco_engine_stats *st, struct sbco_restore_stats *rs, struct phase *ph,
+		    struct sbco_kpick_counts *kp, bool *have_kp)
 {
 	struct sbco_engine *e = NULL;
 	struct sbco_vm_policy pol[16];
@@ -231,6 +261,7 @@ static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 	sbco_balance_cfg_default(&bal);
 	if (getenv("SBCO_NICE_STEP")) /* experiments: a larger nice loan */
 		bal.nice_step = atoi(getenv("SBCO_NICE_STEP"));
+	bal.kernel_pick_lend = getenv("SBCO_KPICK") && !strcmp(getenv("SBCO_KPICK"), "lend");
 	if (sbco_engine_new(&sbco_host_ops_real, (void *)"/", "/", pat, &bal, NULL, &e) < 0)
 		goto out;
 	/* stacking under bal is asserted here; the stall response (issue 14, stall_live)
@@ -270,6 +301,7 @@ static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 		usleep(20000);
 	}
 	sbco_engine_get_stats(e, st);
+	*have_kp = kernel_counts(vms, kp); /* (before the restore clears the kernel's table) */
 	r = 0;
 out:
 	if (e)
@@ -310,6 +342,8 @@ int main(int argc, char **argv)
 	struct sbco_topology *topo = NULL;
 	struct sbco_engine_stats st[3] = {{0}};
 	unsigned long ops[3] = {0};
+	struct sbco_kpick_counts kpt[3] = {{0}};
+	bool have_kpt = false;
 	int fd = sbco_dump_open_live("/", NULL);
 
 	if (fd < 0) {
@@ -350,6 +384,8 @@ int main(int argc, char **argv)
 		struct sbco_vm_list *all = NULL, vms = {0};
 		struct sbco_engine_stats one = {0};
 		struct phase ph = {.held = 0};
+		struct sbco_kpick_counts kp = {0};
+		bool have_kp = false;
 		struct orig orig[16];
 		pid_t kids[4];
 		int errfd[4], n_orig, bad = 0;
@@ -383,7 +419,8 @@ int main(int argc, char **argv)
 		n_orig = bad ? 0 : snapshot_origs(&vms, orig, 16);
 		memset(ph.last, 0xff, sizeof(ph.last)); /* -1: no previous phase */
 		memset(ph.last_q, 0xff, sizeof(ph.last_q));
-		if (!bad && run_mode((enum sbco_mode)m, &vms, topo, &pat, secs, &one, &rs, &ph) < 0)
+		if (!bad && run_mode((enum sbco_mode)m, &vms, topo, &pat, secs, &one, &rs, &ph, &kp,
+				     &have_kp) < 0)
 			bad = 1;
 		if (!bad && (check_origs(orig, n_orig) < 0 || rs.failed))
 			bad = 1;
@@ -407,9 +444,14 @@ int main(int argc, char **argv)
 		       pct(one.exceeded_any, one.vm_samples), (unsigned long)one.actions,
 		       (unsigned long)one.action_errors, (unsigned long)one.placements, rs.restored,
 		       vm_ops / (double)(secs + 3));
-		printf("; phase held %.1f %% of %lu (chance %.1f %%)\n", pct(ph.held, ph.compared),
+		printf("; phase held %.1f %% of %lu (chance %.1f %%)", pct(ph.held, ph.compared),
 		       (unsigned long)ph.compared,
 		       ph.compared ? 100.0 * ph.chance / (double)ph.compared : 0);
+		if (have_kp) /* the kernel's own count at every pick (kernel patch, "pick") */
+			printf("; kernel picks %llu over threshold %.1f %% loans %llu",
+			       (unsigned long long)kp.samples, pct(kp.exceeded, kp.samples),
+			       (unsigned long long)kp.loans);
+		printf("\n");
 		fflush(stdout);
 		if (m > 0 && one.stacked) {
 			fprintf(stderr, "FAIL: stacking under %s\n", names[m]);
@@ -422,11 +464,21 @@ int main(int argc, char **argv)
 		st[m].vm_samples += one.vm_samples;
 		st[m].exceeded += one.exceeded;
 		st[m].exceeded_any += one.exceeded_any;
+		kpt[m].samples += kp.samples;
+		kpt[m].exceeded += kp.exceeded;
+		kpt[m].loans += kp.loans;
+		have_kpt |= have_kp;
 	}
 	if (apart)
 		printf("total over %d rounds: over threshold off %.1f %%, sbco %.1f %%\n", rounds,
 		       pct(st[0].exceeded, st[0].vm_samples),
 		       pct(st[2].exceeded, st[2].vm_samples));
+	if (apart && have_kpt)
+		printf("kernel total over %d rounds: picks over threshold off %.1f %% of %llu, "
+		       "sbco %.1f %% of %llu (%llu loans)\n",
+		       rounds, pct(kpt[0].exceeded, kpt[0].samples),
+		       (unsigned long long)kpt[0].samples, pct(kpt[2].exceeded, kpt[2].samples),
+		       (unsigned long long)kpt[2].samples, (unsigned long long)kpt[2].loans);
 	if ((assert_exceed || apart) &&
 	    !(st[2].exceeded_any * st[0].vm_samples < st[0].exceeded_any * st[2].vm_samples)) {
 		fprintf(stderr, "FAIL: sbco did not lower the threshold-exceed rate\n");

@@ -161,9 +161,9 @@ static int f_threads(void *ud, const char *path, int32_t *tids, size_t cap, size
 	return 0;
 }
 
-static const struct sbco_host_ops fake_ops = {f_get_aff,    f_set_aff,	    f_set_slice, f_get_nice,
-					      f_set_nice,   f_get_w,	    f_set_w,	 f_lend,
-					      f_make_group, f_remove_group, f_move,	 f_threads};
+static const struct sbco_host_ops fake_ops = {
+    f_get_aff, f_set_aff,    f_set_slice,    f_get_nice, f_set_nice, f_get_w, f_set_w,
+    f_lend,    f_make_group, f_remove_group, f_move,	 f_threads,  NULL};
 
 /* A fresh group table: groups[0] = /vm (every thread), groups[1] = /vm/emu. */
 static void groups_reset(void)
@@ -459,8 +459,19 @@ static void check_metrics(const struct sbco_engine *e, const char *root)
 	    /* schedstat: 1.5 s + 2.5 s waiting, 1 s + 2 s running */
 	    "sbco_vm_run_delay_seconds_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 4\n",
 	    "sbco_vm_cpu_seconds_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 3\n",
+	    /* the kernel's pick-time counts of VM 500, from the fake /proc/sbco/vm below */
+	    "sbco_vm_kernel_picks_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 50\n",
+	    "sbco_vm_kernel_exceeded_picks_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 20\n",
+	    "sbco_vm_kernel_loans_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 7\n",
 	};
+	char cmd[4300];
 
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/proc/sbco && printf 'vm 50 lend 666 tids 3,4 samples 9 exceeded 9 "
+		 "loans 9 busy 0 stacked 0\\nvm 500 lend 666 tids 1,2 samples 50 exceeded 20 "
+		 "loans 7 busy 0 stacked 0\\n' > %s/proc/sbco/vm",
+		 root, root);
+	assert_int_equal(system(cmd), 0);
 	assert_non_null(f);
 	assert_int_equal(sbco_metrics_write(f, e, root, &x), 0);
 	fclose(f);

@@ -55,6 +55,13 @@ static void test_example_and_defaults(void **state)
 	assert_true(c->stall.isolate);
 	assert_int_equal(c->stall.detect_ns, 1000000000ull);
 	assert_int_equal(c->stall.hold_ns, 10000000000ull);
+	assert_false(c->balance.kernel_pick_lend); /* the kernel only counts by default */
+	sbco_config_free(c);
+	c = ok("{\"balance\": {\"kernel_pick\": \"lend\"}}");
+	assert_true(c->balance.kernel_pick_lend);
+	sbco_config_free(c);
+	c = ok("{\"balance\": {\"kernel_pick\": \"count\"}}");
+	assert_false(c->balance.kernel_pick_lend);
 	sbco_config_free(c);
 	c = ok("{\"stall\": {\"respond\": false, \"starve_share\": 0.1, \"detect_ms\": 500, "
 	       "\"hold_s\": 3, \"hold_max_s\": 30, \"isolate\": false}}");
@@ -99,6 +106,8 @@ static void test_every_field(void **state)
 	    {"{\"balance\": {\"nice_step\": 20}}", "balance.nice_step: must be in [1, 19]"},
 	    {"{\"balance\": {\"dirty_timeout_ms\": -1}}", "balance.dirty_timeout_ms: must be in"},
 	    {"{\"balance\": {\"max_loan_ms\": 5}}", "balance.max_loan_ms: must be in [10"},
+	    {"{\"balance\": {\"kernel_pick\": true}}",
+	     "balance.kernel_pick: expected \"count\" or \"lend\""},
 	    {"{\"balance\": {\"speed\": 1}}", "balance.speed: unknown key"},
 	    {"{\"stall\": 1}", "stall: expected an object"},
 	    {"{\"stall\": {\"respond\": 1}}", "stall.respond: expected true or false"},
