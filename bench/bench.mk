@@ -48,6 +48,12 @@ bench-guests:
 bench-policy:
 	@sh bench/policy.sh $(BUILD) $(or $(POLICY_SECS),10) $(or $(POLICY_ROUNDS),3)
 
+# Algorithm 1 in the kernel (issue 5): the patched test kernel under TCG, policy_live
+# pinned apart, the kernel's exact exceed rate with sbcod's loans and with pick-time loans
+# (after `make all`, which builds policy_live and fakevm into the initramfs).
+bench-kpick:
+	@sh bench/kpick.sh $(BUILD) $(or $(KPICK_REPS),3)
+
 # Full /proc discovery scan with synthetic VMs (fakevm processes it starts and ends).
 bench-discovery: $(B)/bench_discovery
 	@echo "| VMs x vCPUs | threads on host | VMs found | floor: read every comm, ms | full scan + CPU, ms | full scan, ms | steady scan (prev), ms |"

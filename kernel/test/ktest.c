@@ -14,7 +14,8 @@
  *  - bad loans are refused with the right errno, and with the SBCO_LEND feature off;
  *  - pick-time balancing (/proc/sbco/vm): a VM of two busy threads on different CPUs is
  *    registered to count only, then to lend, in alternating rounds (alpha 1/3, so that a
- *    distance of one counts); both rounds count picks, counting lends nothing, lending
+ *    distance of one counts; the kernel argument KTEST_ALPHA=N, which the kernel hands to
+ *    init's environment, sets another); both rounds count picks, counting lends nothing, lending
  *    lends (the shares over the threshold are printed as KTEST PICK: a measurement, not
  *    a check); bad registrations are refused, del and clear forget, NO_SBCO_PICK stops
  *    the counting.
@@ -382,7 +383,7 @@ static void check_pick(void)
 	struct vm_stats s0, s1;
 	char req[128], line[256];
 	int rounds = 6;
-	const char *alpha = "333";
+	const char *alpha = getenv("KTEST_ALPHA") ? getenv("KTEST_ALPHA") : "333";
 
 	for (int r = 0; r < rounds; r++) {
 		int lend = r % 2; /* count first, then lend, alternating */
