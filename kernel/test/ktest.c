@@ -232,23 +232,10 @@ static long sched_field(pid_t tid, const char *key)
 	return v;
 }
 
-static int lend(pid_t a, pid_t b, unsigned long long ns)
+/* One request to a /proc/sbco file: 0 or -errno. */
+static int proc_write(const char *path, const char *req)
 {
-	char req[64];
-	int fd = open("/proc/sbco/lend", O_WRONLY | O_CLOEXEC), n, r = 0;
-
-	if (fd < 0)
-		return -errno;
-	n = snprintf(req, sizeof(req), "%d %d %llu\n", a, b, ns);
-	if (write(fd, req, (size_t)n) != n)
-		r = -errno;
-	close(fd);
-	return r;
-}
-
-static int lend_raw(const char *req)
-{
-	int fd = open("/proc/sbco/lend", O_WRONLY | O_CLOEXEC), r = 0;
+	int fd = open(path, O_WRONLY | O_CLOEXEC), r = 0;
 
 	if (fd < 0)
 		return -errno;
@@ -256,6 +243,19 @@ static int lend_raw(const char *req)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+static int lend_raw(const char *req)
+{
+	return proc_write("/proc/sbco/lend", req);
+}
+
+static int lend(pid_t a, pid_t b, unsigned long long ns)
+{
+	char req[64];
+
+	snprintf(req, sizeof(req), "%d %d %llu\n", a, b, ns);
+	return lend_raw(req);
 }
 
 struct lend_stats {
@@ -331,14 +331,7 @@ static void check_lend(void)
 
 static int vm_write(const char *req)
 {
-	int fd = open("/proc/sbco/vm", O_WRONLY | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, req, strlen(req)) < 0)
-		r = -errno;
-	close(fd);
-	return r;
+	return proc_write("/proc/sbco/vm", req);
 }
 
 struct vm_stats {
