@@ -36,7 +36,7 @@ struct sbco_engine {
 	enum sbco_lever lever;	  /* the lever of the last cycle, SBCO_LEVER_AUTO if none */
 	bool kpatch;		  /* the sbco kernel patch runs (/proc/sbco/version) */
 	bool kpick_cap;		  /* ... with pick-time balancing ("pick") */
-	struct sbco_kpick *kpick; /* its registrations, while the kernel lever is in use */
+	struct sbco_kpick *kpick; /* its registrations (every VM counted; see kernel_pick) */
 	sbco_event_fn observer;
 	void *observer_ud;
 	struct vm_counter {

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The kernel patch's pick-time distance balancing (/proc/sbco/vm, "pick" in its version
- * line): the kernel runs Algorithm 1 itself at every pick of a registered vCPU, from exact
- * ordinates. sbcod registers each VM with two or more vCPU threads: mode sbco to lend,
- * off and bal to count only (the kernel's exceed rate for every VM). Requests are written
+ * line): the kernel counts each registered VM's distance at every pick of its vCPUs, from
+ * exact ordinates, and runs Algorithm 1 itself for the VMs registered to lend. sbcod
+ * registers each VM with two or more vCPU threads: to lend when the policy it is given
+ * says sbco (the engine does so only with balance.kernel_pick "lend"), else to count (the
+ * kernel's exceed rate for every VM). Requests are written
  * only when a VM's registration changes; a VM that went is deleted; everything is cleared
  * at the start (a crashed sbcod's table) and on restore.
  */

@@ -559,7 +559,7 @@ bool sbco_kpatch_has(const char *ver, const char *cap);
 
 /* The patch's pick-time balancing (/proc/sbco/vm, capability "pick"): the kernel runs
  * Algorithm 1 at every pick of a registered vCPU. sbcod registers each VM with two or more
- * vCPU threads, by the VMM's pid: mode sbco lends, off and bal only count. */
+ * vCPU threads, by the VMM's pid: a policy of mode sbco lends, the others only count. */
 #define SBCO_KPICK_MAX_VCPUS 16
 struct sbco_kpick;
 struct sbco_host_ops;
