@@ -11,6 +11,7 @@
 #   lend   balance.kernel_pick "lend": the kernel lends at its picks (sbcod does not).
 # Prints each boot's kernel totals and, per variant, the pooled off and sbco shares.
 # usage: bench/kpick.sh BUILD [REPS [SECS [ROUNDS [HOGS]]]]      (default 3 3 3 2,2)
+#   KPICK_INTERVAL=MS: policy_live's sampling period (default 20 ms)
 set -eu
 B=${1:-build}
 REPS=${2:-3}
@@ -22,13 +23,14 @@ T=$(mktemp -d /tmp/sbco-kpick.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 IMG=$(sh "$ROOT/kernel/build.sh" "$ROOT/$B/kernel")
 sh "$ROOT/kernel/initramfs.sh" "$B" "$T/initramfs.cpio.gz"
-echo "kpick: $REPS reps x {count, lend}, policy=$SECS,$ROUNDS hogs=$HOGS, 2 CPUs TCG"
+EXTRA=${KPICK_INTERVAL:+interval=$KPICK_INTERVAL}
+echo "kpick: $REPS reps x {count, lend}, policy=$SECS,$ROUNDS hogs=$HOGS $EXTRA, 2 CPUs TCG"
 for r in $(seq 1 "$REPS"); do
 	for v in count lend; do
 		timeout $((SECS * ROUNDS * 2 * 20 + 300)) qemu-system-x86_64 -accel tcg,thread=multi \
 			-smp 2,sockets=2,cores=1,threads=1 -m 512 -nographic -no-reboot \
 			-kernel "$IMG" -initrd "$T/initramfs.cpio.gz" \
-			-append "console=ttyS0 quiet oops=panic panic=-1 policy=$SECS,$ROUNDS hogs=$HOGS kpick=$v" \
+			-append "console=ttyS0 quiet oops=panic panic=-1 policy=$SECS,$ROUNDS hogs=$HOGS kpick=$v $EXTRA" \
 			< /dev/null > "$T/log" 2>&1 || true
 		line=$(tr -d '\r' < "$T/log" | sed -n 's/.*KTEST POLICY kernel total over [0-9]* rounds: //p')
 		lent=$(tr -d '\r' < "$T/log" | sed -n 's/.*KTEST POLICY lend: lent \([0-9]*\) .*/\1/p')

@@ -16,6 +16,7 @@
  * set by a loan can persist (the emulated quiet host of bench/guest4.sh).
  * Environment, for experiments: SBCO_HOGS="N,M" hog threads on CPU 0 and 1 (default 1,1);
  * SBCO_LEVER=slice|weight|nice one lever only; SBCO_NICE_STEP=N the nice loan;
+ * SBCO_INTERVAL_MS=N: the sampling period (default 20 ms);
  * SBCO_KPICK=lend: on a kernel patch with pick-time balancing, the kernel lends at its
  * picks for mode sbco (balance.kernel_pick "lend"; default: it only counts);
  * SBCO_QUIET=1 starts the VMs without their helper threads (fakevm -nohelper);
@@ -298,7 +299,9 @@ static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 				trace(e, end);
 		}
 		free(buf);
-		usleep(20000);
+		usleep(getenv("SBCO_INTERVAL_MS")
+			   ? 1000 * (useconds_t)atoi(getenv("SBCO_INTERVAL_MS"))
+			   : 20000);
 	}
 	sbco_engine_get_stats(e, st);
 	*have_kp = kernel_counts(vms, kp); /* (before the restore clears the kernel's table) */

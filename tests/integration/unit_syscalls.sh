@@ -35,7 +35,7 @@ cat > "$W/sbco.json" << JSON
 JSON
 "$B/tests/notify_listen" "$W/notify" 30 > "$W/notify.log" &
 NL=$!
-sleep 0.2
+for _ in $(seq 1 100); do [ -S "$W/notify" ] && break; sleep 0.1; done # bound before sbcod
 NOTIFY_SOCKET="$W/notify" strace -f -qq -o "$W/trace" "$B/sbcod" -c "$W/sbco.json" \
 	--state "$W/state.json" --socket "$W/sock" > "$W/log" 2>&1 &
 TR=$!

@@ -11,9 +11,12 @@
 # sbcod itself is not under timeout(1): kill -9 must hit the daemon, so the caller
 # ends it (by SBCOD).
 sbcod_start() {
+	# the listener binds before sbcod starts: a starved listener (the tests' load) that had
+	# not yet bound when a fast sbcod sent READY=1 lost it (sent to the last run's socket)
+	rm -f "$W/notify"
 	"$B/tests/notify_listen" "$W/notify" 30 > "$W/notify.log" &
 	NL=$!
-	sleep 0.2
+	for _ in $(seq 1 100); do [ -S "$W/notify" ] && break; sleep 0.1; done
 	case ${SBCOD_SCHED:-fifo} in
 	fifo) sched="chrt -f 1" ;;
 	nice) sched="nice -n -10" ;;
