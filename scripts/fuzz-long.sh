@@ -23,6 +23,7 @@ files_of() {
 	fuzz_domain_xml) echo lib/libvirt_domain.c ;;
 	fuzz_meta) echo lib/vm_meta.c ;;
 	fuzz_request) echo lib/request.c ;;
+	fuzz_kpick) echo lib/kpick.c ;;
 	*) echo lib/*.c ;;
 	esac
 }
