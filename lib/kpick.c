@@ -10,10 +10,12 @@
  * at the start (a crashed sbcod's table) and on restore.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sbco.h"
 
@@ -76,13 +78,30 @@ int sbco_kpick_request(char *buf, size_t len, int32_t id, bool lend, double alph
 	return 0;
 }
 
+char *sbco_kpick_read(const char *root)
+{
+	char path[4096], *buf = NULL;
+	size_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/proc/sbco/vm", root && strcmp(root, "/") ? root : "");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	if (sbco_read_fd(fd, 1u << 20, &buf, &len) < 0)
+		buf = NULL;
+	close(fd);
+	return buf;
+}
+
 int sbco_kpick_parse(const char *text, int32_t id, struct sbco_kpick_counts *ret)
 {
 	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
 		const char *p;
+		char kind[6];
 		int vid;
 
-		if (sscanf(l, "vm %d ", &vid) != 1 || vid != id)
+		if (sscanf(l, "vm %d %5s", &vid, kind) != 2 || vid != id)
 			continue;
 		p = strstr(l, " samples ");
 		if (!p || (strchr(l, '\n') && p > strchr(l, '\n')) ||
@@ -92,7 +111,7 @@ int sbco_kpick_parse(const char *text, int32_t id, struct sbco_kpick_counts *ret
 			   &ret->samples, &ret->exceeded, &ret->loans, &ret->busy,
 			   &ret->stacked) != 5)
 			return -EINVAL;
-		ret->lend = strncmp(strchr(l + 3, ' ') ? strchr(l + 3, ' ') : "", " lend ", 6) == 0;
+		ret->lend = !strcmp(kind, "lend");
 		return 0;
 	}
 	return -ENOENT;

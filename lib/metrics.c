@@ -79,23 +79,6 @@ struct vm_row {
 	struct sbco_kpick_counts kp; /* the kernel's pick-time counts (zeros without) */
 };
 
-/* The kernel patch's /proc/sbco/vm below root, NULL when absent. */
-static char *kernel_vms(const char *root)
-{
-	char path[4096], *buf = NULL;
-	size_t len;
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/proc/sbco/vm", root && strcmp(root, "/") ? root : "");
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return NULL;
-	if (sbco_read_fd(fd, 1u << 20, &buf, &len) < 0)
-		buf = NULL;
-	close(fd);
-	return buf;
-}
-
 static void gather(const struct sbco_engine *e, const char *root, struct vm_row *rows, size_t n)
 {
 	const struct sbco_vm_policy *pol;
@@ -104,7 +87,7 @@ static void gather(const struct sbco_engine *e, const char *root, struct vm_row 
 	const struct sbco_snapshot *s;
 	const struct sbco_ordinates *o;
 	const struct sbco_vm_set *set;
-	char *kvm = kernel_vms(root);
+	char *kvm = sbco_kpick_read(root);
 
 	sbco_engine_last(e, &s, &o, &set);
 	for (size_t i = 0; i < n; i++) {

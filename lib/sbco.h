@@ -574,6 +574,8 @@ struct sbco_kpick_counts {
  * rounded down; at most SBCO_KPICK_MAX_VCPUS threads). -ENOENT under 2 threads. */
 int sbco_kpick_request(char *buf, size_t len, int32_t id, bool lend, double alpha,
 		       const struct sbco_vm *vm);
+/* The text of /proc/sbco/vm below root (malloc'ed), NULL when absent or unreadable. */
+char *sbco_kpick_read(const char *root);
 /* VM id's counters in the text of /proc/sbco/vm: 0, -ENOENT, -EINVAL (malformed line). */
 int sbco_kpick_parse(const char *text, int32_t id, struct sbco_kpick_counts *ret);
 /* Start (ops->kernel_vm required; clears the kernel's table): 0 or -errno. */

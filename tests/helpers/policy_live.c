@@ -222,26 +222,20 @@ static void phase_step(const struct sbco_engine *e, struct phase *ph)
  * when the kernel has none (no patch, or one without "pick"). */
 static bool kernel_counts(const struct sbco_vm_list *vms, struct sbco_kpick_counts *kp)
 {
-	int fd = open("/proc/sbco/vm", O_RDONLY | O_CLOEXEC);
-	char *buf = NULL;
-	size_t len;
+	char *buf = sbco_kpick_read("/");
 	bool any = false;
 
-	if (fd < 0)
-		return false;
-	if (sbco_read_fd(fd, 1u << 20, &buf, &len) == 0)
-		for (size_t i = 0; i < vms->nr; i++) {
-			struct sbco_kpick_counts c;
+	for (size_t i = 0; buf && i < vms->nr; i++) {
+		struct sbco_kpick_counts c;
 
-			if (sbco_kpick_parse(buf, vms->vms[i].pid, &c) < 0)
-				continue;
-			any = true;
-			kp->samples += c.samples;
-			kp->exceeded += c.exceeded;
-			kp->loans += c.loans;
-		}
+		if (sbco_kpick_parse(buf, vms->vms[i].pid, &c) < 0)
+			continue;
+		any = true;
+		kp->samples += c.samples;
+		kp->exceeded += c.exceeded;
+		kp->loans += c.loans;
+	}
 	free(buf);
-	close(fd);
 	return any;
 }
 
