@@ -18,7 +18,11 @@
  *    init's environment, sets another); both rounds count picks, counting lends nothing, lending
  *    lends (the shares over the threshold are printed as KTEST PICK: a measurement, not
  *    a check); bad registrations are refused, del and clear forget, NO_SBCO_PICK stops
- *    the counting.
+ *    the counting;
+ *  - Algorithm 1 from a held phase (alpha 2/3, KTEST PHASE): a phase of the VM over the
+ *    threshold is found, counting on shows the default scheduler holds it, lending at the
+ *    picks must at least halve the share of picks over the threshold.
+ * KTEST_THREADS=N (2..8, default 3) sets the busy threads per CPU: the queues' length.
  * Prints "KTEST ok|FAIL: ..." lines and "KTEST RESULT pass N fail M".
  */
 #include <errno.h>
@@ -36,12 +40,13 @@
 
 #include "sbco.h"
 
-#define THREADS_PER_CPU 3
+#define THREADS_MAX 8 /* busy threads per CPU: KTEST_THREADS=N (2..8), default 3 */
 #define MAX_ENT		512
 
 static int pass, fail;
 static atomic_int stop;
-static pid_t tids[2][THREADS_PER_CPU];
+static pid_t tids[2][THREADS_MAX];
+static int nthreads = 3;
 
 #define CHECK(cond, ...)                                                                   \
 	do {                                                                               \
@@ -144,7 +149,7 @@ static void check_queue(void)
 static bool ours(pid_t pid)
 {
 	for (int c = 0; c < 2; c++)
-		for (int k = 0; k < THREADS_PER_CPU; k++)
+		for (int k = 0; k < nthreads; k++)
 			if (tids[c][k] == pid)
 				return true;
 	return false;
@@ -368,6 +373,105 @@ static double rate(unsigned long long ex, unsigned long long n)
 	return n ? 100.0 * (double)ex / (double)n : 0;
 }
 
+/* Trace: /proc/sbco/queue's deadlines, in us after each CPU's first (A, B marked). */
+static void print_queues(pid_t a, pid_t b)
+{
+	for (int i = 0; i < 3; i++) {
+		size_t len;
+		char *buf = slurp("/proc/sbco/queue", &len), *line, *save = NULL, out[512];
+		unsigned long long first = 0;
+		int o = 0, idx = 0;
+
+		for (line = buf ? strtok_r(buf, "\n", &save) : NULL; line;
+		     line = strtok_r(NULL, "\n", &save)) {
+			int pid, ord, cpu, curr, n;
+			unsigned long long dl;
+
+			if (sscanf(line, "cpu %d curr %d n %d", &cpu, &curr, &n) == 3) {
+				o += snprintf(out + o, sizeof(out) - o, " | cpu%d curr %s:", cpu,
+					      curr == a ? "A" : curr == b ? "B" : "x");
+				idx = 0;
+			} else if (sscanf(line, "%d %llu %d", &pid, &dl, &ord) == 3 && o < 400) {
+				if (!idx++)
+					first = dl;
+				o += snprintf(out + o, sizeof(out) - o, " %s%llu",
+					      pid == a ? "A" : pid == b ? "B" : "", (dl - first) / 1000);
+			}
+		}
+		free(buf);
+		printf("KTEST QUEUE%s\n", out);
+		msleep(7);
+	}
+}
+
+/* VM 7 (re)registered as kind, then what the next ms of picks counted. */
+static void vm_measure(const char *kind, pid_t a, pid_t b, long ms, struct vm_stats *d)
+{
+	struct vm_stats s0, s1;
+	char req[96];
+
+	snprintf(req, sizeof(req), "7 %s 666 %d %d\n", kind, a, b);
+	if (vm_write(req) || vm_read(7, &s0, NULL, 0) != 1) {
+		memset(d, 0, sizeof(*d));
+		return;
+	}
+	msleep(ms);
+	if (vm_read(7, &s1, NULL, 0) != 1) {
+		memset(d, 0, sizeof(*d));
+		return;
+	}
+	d->samples = s1.samples - s0.samples;
+	d->exceeded = s1.exceeded - s0.exceeded;
+	d->loans = s1.loans - s0.loans;
+}
+
+/*
+ * Algorithm 1 from a phase the scheduler holds (alpha 2/3). With equal busy threads the
+ * queues come round in a fixed order, so a VM's relative phase persists: find one over the
+ * threshold (count 200 ms at a time; between tries a /proc/sbco/lend loan of one turn
+ * shifts it), count on from there (the default scheduler: the phase is held), then let the
+ * kernel lend, then count again (the phase the loans left is held too). Each of `reps`
+ * experiments adds to held[] / lent[] / after[]; returns how many found a bad phase.
+ */
+static int phase_experiments(int reps, struct vm_stats *held, struct vm_stats *lent,
+			     struct vm_stats *after)
+{
+	pid_t a = tids[0][0], b = tids[1][0];
+	struct vm_stats d, h, l, f;
+	int found = 0;
+
+	for (int r = 0; r < reps; r++) {
+		int tries;
+
+		for (tries = 0; tries < 30; tries++) {
+			vm_measure("count", a, b, 200, &d);
+			if (d.samples >= 20 && rate(d.exceeded, d.samples) >= 35)
+				break;
+			if (getenv("KTEST_TRACE"))
+				printf("KTEST TRY %d: %.1f %% of %llu\n", tries,
+				       rate(d.exceeded, d.samples), d.samples);
+			lend(a, b, 4000000ULL * (1 + tries % 4));
+			msleep(20);
+		}
+		if (tries == 30)
+			continue;
+		found++;
+		if (getenv("KTEST_TRACE"))
+			print_queues(a, b);
+		vm_measure("count", a, b, 500, &h);
+		vm_measure("lend", a, b, 500, &l);
+		vm_measure("count", a, b, 500, &f);
+		printf("KTEST PHASE %d: bad phase after %d tries; held %.1f %% of %llu, lending "
+		       "%.1f %% of %llu (%llu loans), after %.1f %% of %llu\n",
+		       r, tries, rate(h.exceeded, h.samples), h.samples, rate(l.exceeded, l.samples),
+		       l.samples, l.loans, rate(f.exceeded, f.samples), f.samples);
+		held->samples += h.samples, held->exceeded += h.exceeded;
+		lent->samples += l.samples, lent->exceeded += l.exceeded, lent->loans += l.loans;
+		after->samples += f.samples, after->exceeded += f.exceeded;
+	}
+	return found;
+}
+
 /* Pick-time balancing of one VM (A on CPU 0, B on CPU 1, each behind 2 busy threads). */
 static void check_pick(void)
 {
@@ -398,6 +502,27 @@ static void check_pick(void)
 	CHECK(n[0] > 100 && n[1] > 100, "too few pick samples (%llu, %llu)", n[0], n[1]);
 	CHECK(loans[0] == 0, "count-only rounds lent %llu times", loans[0]);
 	CHECK(loans[1] > 0, "lending rounds lent nothing");
+	{
+		struct vm_stats held = {0}, lent = {0}, after = {0};
+		int found = phase_experiments(3, &held, &lent, &after);
+
+		printf("KTEST PHASE total: %d of 3 found; held %.1f %% of %llu, lending %.1f %% of "
+		       "%llu (%llu loans), after %.1f %% of %llu\n",
+		       found, rate(held.exceeded, held.samples), held.samples,
+		       rate(lent.exceeded, lent.samples), lent.samples, lent.loans,
+		       rate(after.exceeded, after.samples), after.samples);
+		CHECK(found >= 2, "a phase over the threshold was found in %d of 3 tries", found);
+		CHECK(held.samples > 100 && rate(held.exceeded, held.samples) >= 20,
+		      "the default scheduler did not hold the bad phase (%.1f %% of %llu picks)",
+		      rate(held.exceeded, held.samples), held.samples);
+		CHECK(lent.samples > 100 && lent.loans > 0 &&
+			      rate(lent.exceeded, lent.samples) <
+				      rate(held.exceeded, held.samples) / 2,
+		      "lending did not halve the exceed rate: %.1f %% held, %.1f %% lending "
+		      "(%llu loans)",
+		      rate(held.exceeded, held.samples), rate(lent.exceeded, lent.samples),
+		      lent.loans);
+	}
 	/* bad registrations, del, clear */
 	snprintf(req, sizeof(req), "8 lend 666 %d\n", a);
 	CHECK(vm_write(req) == -EINVAL, "a VM of one thread was accepted");
@@ -441,15 +566,19 @@ int main(int argc, char **argv)
 {
 	bool nolend = argc > 1 && !strcmp(argv[1], "nolend");
 
-	pthread_t th[2 * THREADS_PER_CPU];
-	struct arg args[2 * THREADS_PER_CPU];
+	pthread_t th[2 * THREADS_MAX];
+	struct arg args[2 * THREADS_MAX];
 	size_t len;
 	char *v = slurp("/proc/sbco/version", &len);
+	const char *nt = getenv("KTEST_THREADS");
+
+	if (nt && atoi(nt) >= 2 && atoi(nt) <= THREADS_MAX)
+		nthreads = atoi(nt);
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	CHECK(v && !strncmp(v, "sbco 1", 6), "/proc/sbco/version: %s", v ? v : "missing");
 	free(v);
-	for (int i = 0; i < 2 * THREADS_PER_CPU; i++) {
+	for (int i = 0; i < 2 * nthreads; i++) {
 		args[i] = (struct arg){i % 2, i / 2};
 		pthread_create(&th[i], NULL, busy, &args[i]);
 	}
@@ -461,7 +590,7 @@ int main(int argc, char **argv)
 		check_pick();
 	}
 	atomic_store(&stop, 1);
-	for (int i = 0; i < 2 * THREADS_PER_CPU; i++)
+	for (int i = 0; i < 2 * nthreads; i++)
 		pthread_join(th[i], NULL);
 	printf("KTEST RESULT pass %d fail %d\n", pass, fail);
 	return fail ? 1 : 0;
