@@ -54,6 +54,11 @@ bench-policy:
 bench-kpick:
 	@sh bench/kpick.sh $(BUILD) $(or $(KPICK_REPS),3)
 
+# Pure spinners in the patched test kernel: ktest's pick-time rounds and held-phase
+# experiments, queues of 3 and 4 (bench/ktest.sh; TCG boots, as root).
+bench-ktest:
+	@sh bench/ktest.sh $(BUILD) $(or $(KTEST_REPS),5) 3 4
+
 # Full /proc discovery scan with synthetic VMs (fakevm processes it starts and ends).
 bench-discovery: $(B)/bench_discovery
 	@echo "| VMs x vCPUs | threads on host | VMs found | floor: read every comm, ms | full scan + CPU, ms | full scan, ms | steady scan (prev), ms |"

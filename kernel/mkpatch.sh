@@ -33,12 +33,13 @@ marked dirty until the debt is applied and take no further loan.
 
 And balance the distance at the pick (the paper's Algorithm 1): root
 registers the vCPU threads of a VM; when one is picked, its siblings
-queued on other CPUs are looked at under their rq locks, only ever
-tried, never waited for; when the farthest is alpha * Q or more behind,
-the picked vCPU and it move by one amount of vruntime in opposite
-directions, chosen from both queues' deadlines so that their next turns
-fall on the same tick, once per round. Picks, picks over the threshold
-and loans are counted per VM, also for VMs registered to count only.
+queued on other CPUs are looked at under their rq locks, waited for
+only in the rq lock order, else only tried; when the farthest is
+alpha * Q or more behind, the picked vCPU and it move by one amount of
+vruntime in opposite directions, chosen from both queues' deadlines so
+that their next turns fall on the same tick, once per round. Picks,
+picks over the threshold and loans are counted per VM, also for VMs
+registered to count only.
 
 Interface (procfs, usable under kernel lockdown): /proc/sbco/version,
 /proc/sbco/lend ("A B NS"), /proc/sbco/queue (a consistent snapshot of
