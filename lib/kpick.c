@@ -4,7 +4,7 @@
  * line): the kernel counts each registered VM's distance at every pick of its vCPUs, from
  * exact ordinates, and runs Algorithm 1 itself for the VMs registered to lend. sbcod
  * registers each VM with two or more vCPU threads: to lend when the policy it is given
- * says sbco (the engine does so only with balance.kernel_pick "lend"), else to count (the
+ * says sbco (the engine does so unless balance.kernel_pick is "count"), else to count (the
  * kernel's exceed rate for every VM). Requests are written
  * only when a VM's registration changes; a VM that went is deleted; everything is cleared
  * at the start (a crashed sbcod's table) and on restore.

@@ -30,6 +30,7 @@ void sbco_balance_cfg_default(struct sbco_balance_cfg *cfg)
 	    .dirty_timeout_ns = 200000000,
 	    .max_loan_ns = 1000000000,
 	    .max_kernel_loan_ns = 20000000,
+	    .kernel_pick_lend = true,
 	};
 }
 

@@ -684,7 +684,7 @@ struct sbco_balance_cfg {
 				       most this (20 ms; the kernel takes up to 100 ms) */
 	bool kernel_pick_lend;	    /* kernel lever on a patch with "pick": the kernel lends
 				       at its picks for mode sbco (false: it only counts, and
-				       sbcod lends through /proc/sbco/lend) (false) */
+				       sbcod lends through /proc/sbco/lend) (true) */
 };
 
 /* Fill cfg with the defaults in parentheses above. */

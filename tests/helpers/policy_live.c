@@ -18,7 +18,9 @@
  * SBCO_LEVER=slice|weight|nice one lever only; SBCO_NICE_STEP=N the nice loan;
  * SBCO_INTERVAL_MS=N: the sampling period (default 20 ms);
  * SBCO_KPICK=lend: on a kernel patch with pick-time balancing, the kernel lends at its
- * picks for mode sbco (balance.kernel_pick "lend"; default: it only counts);
+ * picks for mode sbco (balance.kernel_pick "lend", sbcod's default); without it the
+ * kernel only counts ("count") and sbcod lends through /proc/sbco/lend, so that
+ * kernel-check runs both;
  * SBCO_QUIET=1 starts the VMs without their helper threads (fakevm -nohelper);
  * SBCO_TRACE=1 prints every cycle's vCPU ordinates/queue sizes and distances on stderr.
  * usage: policy_live BUILD_DIR [SECONDS_PER_MODE [--assert-exceed | --pinned-apart [ROUNDS]]]

@@ -55,7 +55,7 @@ static void test_example_and_defaults(void **state)
 	assert_true(c->stall.isolate);
 	assert_int_equal(c->stall.detect_ns, 1000000000ull);
 	assert_int_equal(c->stall.hold_ns, 10000000000ull);
-	assert_false(c->balance.kernel_pick_lend); /* the kernel only counts by default */
+	assert_true(c->balance.kernel_pick_lend); /* the kernel lends at its picks by default */
 	sbco_config_free(c);
 	c = ok("{\"balance\": {\"kernel_pick\": \"lend\"}}");
 	assert_true(c->balance.kernel_pick_lend);
