@@ -172,6 +172,14 @@ void vmlog_event(void *userdata, const struct sbco_event *ev)
 		       ev->err ? strerror(-ev->err) : "");
 		return;
 	}
+	if (ev->kind == SBCO_EVENT_KPICK_OFF) {
+		log_full(LOG_WARNING, ev->err, NULL,
+			 "the kernel patch offers pick-time balancing, but /proc/sbco/vm refused "
+			 "sbcod (%s): the kernel neither counts nor lends at its picks; sbcod "
+			 "lends through /proc/sbco/lend",
+			 strerror(-ev->err));
+		return;
+	}
 	if (ev->kind == SBCO_EVENT_STALL_OVER) {
 		log_vm(LOG_INFO, 0, name, uuid_of(ev->vm), -1, ev->vm ? ev->vm->pid : 0,
 		       "VM '%s': stall hold over, anti-stacking again", name);

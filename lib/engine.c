@@ -798,8 +798,9 @@ static int kernel_pick(struct sbco_engine *e, const struct sbco_vm_set *set, enu
 
 	if (!e->kpick_cap)
 		return 0;
-	if (!e->kpick && sbco_kpick_new(e->ops, e->ud, &e->kpick) < 0) {
+	if (!e->kpick && (r = sbco_kpick_new(e->ops, e->ud, &e->kpick)) < 0) {
 		e->kpick_cap = false; /* the userspace loans through /proc/sbco/lend instead */
+		notify(e, &(struct sbco_event){.kind = SBCO_EVENT_KPICK_OFF, .vcpu = -1, .err = r});
 		return 0;
 	}
 	pol = calloc(e->vms->nr + 1, sizeof(*pol));

@@ -981,6 +981,9 @@ enum sbco_event_kind {
 	SBCO_EVENT_STALL_OVER, /* the hold is over: anti-stacking again (PLACE events follow) */
 	SBCO_EVENT_ISOLATE,    /* stall prevention: moved vCPU threads of the VM from into group */
 	SBCO_EVENT_UNISOLATE,  /* ... their way back: group emptied into from, removed */
+	SBCO_EVENT_KPICK_OFF,  /* the patch offers pick-time balancing but /proc/sbco/vm
+				  refused sbcod (err): the kernel neither counts nor lends at
+				  its picks from now on; userspace loans only (vm NULL) */
 };
 
 /* What sbco did about a stall (SBCO_EVENT_STALL). */

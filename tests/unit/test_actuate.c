@@ -503,6 +503,8 @@ struct eng {
 	struct sbco_engine *e;
 };
 
+static const char *eng_kpatch; /* eng_setup: /proc/sbco/version of the fake root, if any */
+
 static void eng_setup(struct eng *x, struct fake *f, const struct sbco_vm *vm,
 		      const struct sbco_vm_policy *pol)
 {
@@ -511,6 +513,12 @@ static void eng_setup(struct eng *x, struct fake *f, const struct sbco_vm *vm,
 	memset(x, 0, sizeof(*x));
 	snprintf(x->root, sizeof(x->root), "/tmp/sbco-eng.XXXXXX");
 	assert_non_null(mkdtemp(x->root));
+	if (eng_kpatch) {
+		snprintf(cmd, sizeof(cmd),
+			 "mkdir -p %s/proc/sbco && echo '%s' > %s/proc/sbco/version", x->root,
+			 eng_kpatch, x->root);
+		assert_int_equal(system(cmd), 0);
+	}
 	for (size_t k = 0; k < vm->nr_vcpus; k++) {
 		int t = vm->vcpus[k].tid;
 
@@ -599,6 +607,41 @@ static void test_engine(void **state)
 		sbco_engine_restore(e, &rs);
 		assert_int_equal(rs.restored, 0); /* nothing left to put back */
 	}
+	eng_done(&x);
+}
+
+static void count_kpick_off(void *ud, const struct sbco_event *ev)
+{
+	int *n = ud;
+
+	if (ev->kind == SBCO_EVENT_KPICK_OFF) {
+		assert_int_equal(ev->err, -EOPNOTSUPP);
+		assert_null(ev->vm);
+		(*n)++;
+	}
+}
+
+/* A patch that says "pick" but whose /proc/sbco/vm refuses sbcod (here: no kernel_vm op):
+ * said once, through the observer, and the cycles go on without it. */
+static void test_engine_kpick_refused(void **state)
+{
+	char err[128];
+	struct fake f = {.weight = 1024};
+	struct eng x;
+	struct sbco_vcpu v[2] = {{.index = 0, .tid = 1}, {.index = 1, .tid = 2}};
+	struct sbco_vm vm = {.name = (char *)"vm", .pid = 500, .vcpus = v, .nr_vcpus = 2};
+	struct sbco_vm_policy pol = {SBCO_MODE_SBCO, 2.0 / 3, false, SBCO_SOURCE_RULE, 0};
+	int said = 0;
+
+	(void)state;
+	eng_kpatch = "sbco 1 ordinate lend pick";
+	eng_setup(&x, &f, &vm, &pol);
+	eng_kpatch = NULL;
+	sbco_engine_set_observer(x.e, count_kpick_off, &said);
+	for (int i = 0; i < 3; i++)
+		assert_true(sbco_engine_cycle(x.e, engine_dump, sizeof(engine_dump) - 1,
+					      1000000 * (uint64_t)(i + 1), err, sizeof(err)) >= 0);
+	assert_int_equal(said, 1);
 	eng_done(&x);
 }
 
@@ -831,6 +874,7 @@ int main(void)
 	    cmocka_unit_test(test_kernel_loans),
 	    cmocka_unit_test(test_fake_cgroup_trees),
 	    cmocka_unit_test(test_engine),
+	    cmocka_unit_test(test_engine_kpick_refused),
 	    cmocka_unit_test(test_state_file),
 	    cmocka_unit_test(test_engine_stall),
 	    cmocka_unit_test(test_engine_stall_rotate),
