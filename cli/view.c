@@ -117,6 +117,15 @@ void view_status(FILE *f, const cJSON *r)
 	fprintf(f, "; in use: %s\n", view_str(k, "lever_in_use"));
 	kv(f, "kernel patch", "%s",
 	   cJSON_IsString(kp) ? kp->valuestring : "absent (userspace model; see kernel/)");
+	{
+		const char *pick = view_str(k, "kernel_pick");
+
+		kv(f, "kernel picks", "%s%s", pick,
+		   !strcmp(pick, "lend")      ? " (the kernel balances the sbco VMs at its picks)"
+		   : !strcmp(pick, "count")   ? " (the kernel counts every VM at its picks)"
+		   : !strcmp(pick, "refused") ? " (/proc/sbco/vm refused sbcod)"
+					      : "");
+	}
 	kv(f, "cycle", "every %.0f ms: last %.2f ms read + %.2f ms policy, avg %.2f, max %.2f ms",
 	   view_num(c, "interval_ms"), view_num(c, "last_read_ms"), view_num(c, "last_policy_ms"),
 	   view_num(c, "avg_ms"), view_num(c, "max_ms"));

@@ -51,6 +51,7 @@ static cJSON *kernel_info(struct daemon *d)
 				sbco_engine_lever(d->eng) == SBCO_LEVER_AUTO
 				    ? "none"
 				    : sbco_lever_name(sbco_engine_lever(d->eng)));
+	cJSON_AddStringToObject(k, "kernel_pick", sbco_engine_kernel_pick(d->eng));
 	if (sbco_kpatch_detect(d->root, ver, sizeof(ver)) == 0)
 		cJSON_AddStringToObject(k, "kernel_patch", ver);
 	else

@@ -99,10 +99,11 @@ else
 	bad "kernel lever: lent/applied/dropped/refused = ${*:-none}"
 fi
 set -- $(kpick policy off) $(kpick policy bal) $(kpick policy sbco)
-if [ $# = 6 ] && [ "$1" -gt 0 ] && [ "$3" -gt 0 ] && [ "$5" -gt 0 ] && [ "$(($2 + $4 + $6))" = 0 ]; then
+if [ $# = 6 ] && [ "$1" -gt 0 ] && [ "$3" -gt 0 ] && [ "$5" -gt 0 ] && [ "$(($2 + $4 + $6))" = 0 ] &&
+	grep -q '^KTEST POLICY mode sbco.* (count)$' "$T/policy"; then
 	ok "the kernel counted every VM at its picks (off $1, bal $3, sbco $5 picks) and lent nothing"
 else
-	bad "kernel pick counts: off/bal/sbco picks and loans = ${*:-none}"
+	bad "kernel pick counts: off/bal/sbco picks and loans = ${*:-none} (sbco must say \"(count)\")"
 fi
 grep -q '^KTEST ok: kernel log clean' "$T/policy" && ok "kernel log clean after the policy run" ||
 	bad "kernel log after the policy run"
@@ -112,10 +113,11 @@ boot policylend "policy=3 kpick=lend"
 grep -q '^KTEST POLICY PASS' "$T/policylend" || { bad "policy_live (kpick=lend)"; cat "$T/policylend"; }
 grep '^KTEST POLICY mode' "$T/policylend"
 set -- $(kpick policylend off) $(kpick policylend sbco) $(sed -n 's/^KTEST POLICY lend: lent \([0-9]*\) .*/\1/p' "$T/policylend")
-if [ $# = 5 ] && [ "$1" -gt 0 ] && [ "$2" = 0 ] && [ "$3" -gt 0 ] && [ "$4" -gt 0 ] && [ "$5" = 0 ]; then
+if [ $# = 5 ] && [ "$1" -gt 0 ] && [ "$2" = 0 ] && [ "$3" -gt 0 ] && [ "$4" -gt 0 ] && [ "$5" = 0 ] &&
+	grep -q '^KTEST POLICY mode sbco.* (lend)$' "$T/policylend"; then
 	ok "kernel_pick lend: the kernel lent $4 times in $3 picks of the sbco VMs, none in off; sbcod lent nothing"
 else
-	bad "kernel_pick lend: off picks/loans, sbco picks/loans, /proc/sbco/lend lent = ${*:-none}"
+	bad "kernel_pick lend: off picks/loans, sbco picks/loans, /proc/sbco/lend lent = ${*:-none} (sbco must say \"(lend)\")"
 fi
 # the kernel's exact exceed rate, in tenths of a percent: lending at the picks must not
 # raise it against bal (same placement, no loans) by more than one run's noise (5 points,

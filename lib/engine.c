@@ -36,6 +36,7 @@ struct sbco_engine {
 	enum sbco_lever lever;	  /* the lever of the last cycle, SBCO_LEVER_AUTO if none */
 	bool kpatch;		  /* the sbco kernel patch runs (/proc/sbco/version) */
 	bool kpick_cap;		  /* ... with pick-time balancing ("pick") */
+	bool kpick_refused;	  /* ... but /proc/sbco/vm refused sbcod */
 	struct sbco_kpick *kpick; /* its registrations (every VM counted; see kernel_pick) */
 	sbco_event_fn observer;
 	void *observer_ud;
@@ -318,6 +319,15 @@ bool sbco_engine_lever_works(const struct sbco_engine *e, enum sbco_lever lever)
 enum sbco_lever sbco_engine_lever(const struct sbco_engine *e)
 {
 	return e->lever;
+}
+
+const char *sbco_engine_kernel_pick(const struct sbco_engine *e)
+{
+	if (e->kpick_refused)
+		return "refused";
+	if (!e->kpick_cap || !e->kpick)
+		return "none";
+	return e->lever == SBCO_LEVER_KERNEL && e->bal.kernel_pick_lend ? "lend" : "count";
 }
 
 static void notify(const struct sbco_engine *e, const struct sbco_event *ev)
@@ -800,6 +810,7 @@ static int kernel_pick(struct sbco_engine *e, const struct sbco_vm_set *set, enu
 		return 0;
 	if (!e->kpick && (r = sbco_kpick_new(e->ops, e->ud, &e->kpick)) < 0) {
 		e->kpick_cap = false; /* the userspace loans through /proc/sbco/lend instead */
+		e->kpick_refused = true;
 		notify(e, &(struct sbco_event){.kind = SBCO_EVENT_KPICK_OFF, .vcpu = -1, .err = r});
 		return 0;
 	}

@@ -1039,6 +1039,10 @@ int sbco_engine_vm_counts(const struct sbco_engine *e, int32_t pid, struct sbco_
 bool sbco_engine_lever_works(const struct sbco_engine *e, enum sbco_lever lever);
 /* The lever the last cycle used (SBCO_LEVER_AUTO: none works, measuring only). */
 enum sbco_lever sbco_engine_lever(const struct sbco_engine *e);
+/* The kernel's pick-time balancing as of the last cycle: "none" (no patch with "pick"),
+ * "count" (the kernel counts every VM at its picks), "lend" (and runs Algorithm 1 for the
+ * mode-sbco VMs there), "refused" (/proc/sbco/vm refused sbcod). */
+const char *sbco_engine_kernel_pick(const struct sbco_engine *e);
 /* Guest-stall detection settings, and whether to respond (lift anti-stacking of stalled
  * VMs in modes bal and sbco; default on) or only detect. */
 void sbco_engine_set_stall(struct sbco_engine *e, const struct sbco_stall_cfg *cfg, bool respond);

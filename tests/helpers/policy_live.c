@@ -241,6 +241,8 @@ static bool kernel_counts(const struct sbco_vm_list *vms, struct sbco_kpick_coun
 	return any;
 }
 
+static char kpick_state[16] = "none"; /* sbco_engine_kernel_pick() of the last run_mode() */
+
 static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 		    const struct sbco_topology *topo, const struct sbco_patterns *pat, int secs,
 		    struct sbco_engine_stats *st, struct sbco_restore_stats *rs, struct phase *ph,
@@ -301,6 +303,7 @@ static int run_mode(enum sbco_mode mode, const struct sbco_vm_list *vms,
 	}
 	sbco_engine_get_stats(e, st);
 	*have_kp = kernel_counts(vms, kp); /* (before the restore clears the kernel's table) */
+	snprintf(kpick_state, sizeof(kpick_state), "%s", sbco_engine_kernel_pick(e));
 	r = 0;
 out:
 	if (e)
@@ -447,9 +450,9 @@ int main(int argc, char **argv)
 		       (unsigned long)ph.compared,
 		       ph.compared ? 100.0 * ph.chance / (double)ph.compared : 0);
 		if (have_kp) /* the kernel's own count at every pick (kernel patch, "pick") */
-			printf("; kernel picks %llu over threshold %.1f %% loans %llu",
+			printf("; kernel picks %llu over threshold %.1f %% loans %llu (%s)",
 			       (unsigned long long)kp.samples, pct(kp.exceeded, kp.samples),
-			       (unsigned long long)kp.loans);
+			       (unsigned long long)kp.loans, kpick_state);
 		printf("\n");
 		fflush(stdout);
 		if (m > 0 && one.stacked) {

@@ -17,7 +17,7 @@ S="$B/sbcoctl --socket $W/sock"
 sleep 1.5
 $S status > "$W/out" || fail "status"
 for k in '^ready *yes' '^kernel .*pick rule' '^dump */' '^levers *kernel no slice (yes|no) weight (yes|no) nice yes; in use: ' \
-	'^kernel patch *absent' '^cycle *every 100 ms: last [0-9.]+ ms read'; do
+	'^kernel patch *absent' '^kernel picks *none$' '^cycle *every 100 ms: last [0-9.]+ ms read'; do
 	grep -Eq "$k" "$W/out" || { cat "$W/out"; fail "status lacks /$k/"; }
 done
 echo "ok: status shows kernel capabilities, levers and cycle cost"

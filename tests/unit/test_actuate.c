@@ -584,6 +584,7 @@ static void test_engine(void **state)
 	assert_int_equal(st.exceeded, 1);
 	assert_int_equal(st.actions, 2);
 	check_metrics(e, x.root);
+	assert_string_equal(sbco_engine_kernel_pick(e), "none"); /* no patch in the fake root */
 	sbco_engine_restore(e, &rs);
 	assert_int_equal(rs.restored, 4); /* 2 affinities, 2 slices */
 	assert_int_equal(f.slice[1], 0);
@@ -642,6 +643,7 @@ static void test_engine_kpick_refused(void **state)
 		assert_true(sbco_engine_cycle(x.e, engine_dump, sizeof(engine_dump) - 1,
 					      1000000 * (uint64_t)(i + 1), err, sizeof(err)) >= 0);
 	assert_int_equal(said, 1);
+	assert_string_equal(sbco_engine_kernel_pick(x.e), "refused");
 	eng_done(&x);
 }
 
