@@ -81,6 +81,16 @@ boot() {
 		tr -d '\r' < "$T/$1.log" | grep -E 'BUG:|RIP:|KTEST' | head -8
 		echo "*** booting once more (SBCO_KCHECK_RETRY=1)"
 		boot_once "$@"
+	elif [ "${SBCO_KCHECK_RETRY:-0}" = 1 ] && grep -q '^KTEST FAIL: lending did not lower' "$T/$1" &&
+		[ "$(sed -n 's/^KTEST PICK .*rq busy at \([0-9]*\) picks$/\1/p' "$T/$1")" -ge 30 ] 2> /dev/null; then
+		# the other known limit (kernel/README.md): both CPUs pick at the same moment on
+		# every tick, the later one in the lock order only tries the other's rq lock,
+		# and lending corrects one direction of misalignment only
+		KNOWN=$((KNOWN + 1))
+		echo "*** KNOWN PROBLEM: boot ($1): held-phase lending failed with the sibling's rq busy:"
+		grep -E '^KTEST (PICK|PHASE total|FAIL)' "$T/$1"
+		echo "*** booting once more (SBCO_KCHECK_RETRY=1)"
+		boot_once "$@"
 	fi
 }
 boot policy policy=3

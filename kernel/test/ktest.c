@@ -468,10 +468,11 @@ static void vm_measure(const char *kind, pid_t a, pid_t b, long ms, struct vm_st
  * threshold (count 200 ms at a time; between tries a /proc/sbco/lend loan of one turn
  * shifts it), count on from there (the default scheduler: the phase is held), then let the
  * kernel lend, then count again (the phase the loans left is held too). Each of `reps`
- * experiments adds to held[] / lent[] / after[]; returns how many found a bad phase.
+ * experiments adds to held[] / lent[] / after[] and the VM's CPU share while lending
+ * (vm_share()) to *share; returns how many found a bad phase.
  */
 static int phase_experiments(int reps, struct vm_stats *held, struct vm_stats *lent,
-			     struct vm_stats *after)
+			     struct vm_stats *after, double *share)
 {
 	pid_t a = tids[0][0], b = tids[1][0];
 	struct vm_stats d, h, l, f;
@@ -508,14 +509,13 @@ static int phase_experiments(int reps, struct vm_stats *held, struct vm_stats *l
 		vm_measure("lend", a, b, 500, &l);
 		runtimes(r2);
 		vm_measure("count", a, b, 500, &f);
-		l.busy = (unsigned long long)(1000 * vm_share(r1, r2)); /* the VM's share, in 1/1000 */
 		printf("KTEST PHASE %d: bad phase after %d tries; held %.1f %% of %llu, lending "
 		       "%.1f %% of %llu (%llu loans), after %.1f %% of %llu; VM's share of its "
 		       "CPUs (1 = fair): held %.3f, lending %.3f\n",
 		       r, tries, rate(h.exceeded, h.samples), h.samples, rate(l.exceeded, l.samples),
 		       l.samples, l.loans, rate(f.exceeded, f.samples), f.samples, vm_share(r0, r1),
 		       vm_share(r1, r2));
-		lent->busy += l.busy;
+		*share += vm_share(r1, r2);
 		held->samples += h.samples, held->exceeded += h.exceeded;
 		lent->samples += l.samples, lent->exceeded += l.exceeded, lent->loans += l.loans;
 		after->samples += f.samples, after->exceeded += f.exceeded;
@@ -562,14 +562,15 @@ static void check_pick(void)
 	      ex[1], n[1]);
 	{
 		struct vm_stats held = {0}, lent = {0}, after = {0};
-		int found = phase_experiments(5, &held, &lent, &after);
+		double share = 0;
+		int found = phase_experiments(5, &held, &lent, &after, &share);
 
 		printf("KTEST PHASE total: %d of 5 found; held %.1f %% of %llu, lending %.1f %% of "
 		       "%llu (%llu loans), after %.1f %% of %llu; VM's share while lending %.3f\n",
 		       found, rate(held.exceeded, held.samples), held.samples,
 		       rate(lent.exceeded, lent.samples), lent.samples, lent.loans,
 		       rate(after.exceeded, after.samples), after.samples,
-		       found ? (double)lent.busy / found / 1000 : 0);
+		       found ? share / found : 0);
 		CHECK(found >= 3, "a phase over the threshold was found in %d of 5 tries", found);
 		/*
 		 * held is the control: same start, no loans. Any stop of a CPU across a
