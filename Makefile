@@ -165,6 +165,12 @@ kernel:
 kernel-check: deps all
 	$(Q)sh kernel/check.sh $(BUILD)
 
+# Issue 5 under a real libvirtd on the patched kernel: the test kernel under QEMU TCG with
+# the host's root over virtio 9p runs libvirtd, two nested TCG domains and sbcod in phases
+# off / bal / sbco (KLV_RUN=SECS,ROUNDS; make check runs 15,2).
+kernel-libvirt: deps check-build
+	$(Q)sh kernel/libvirt.sh $(BUILD) $(or $(KLV_RUN),20,3)
+
 bench: all
 	$(Q)$(MAKE) --no-print-directory -f bench/bench.mk BUILD=$(BUILD) bench
 

@@ -81,6 +81,8 @@ suite format-check make --no-print-directory format-check
 suite golden-analyze sh tests/golden/check.sh "$B"
 # the kernel patch: applies, checkpatch, builds (~6 min from scratch), boots and passes
 suite kernel-check env SBCO_KCHECK_RETRY=1 sh kernel/check.sh "$B"
+# issue 5 under a real libvirtd in the patched kernel: nested TCG domains, sbcod off/bal/sbco
+suite kernel-libvirt env SBCO_KCHECK_RETRY=1 sh kernel/libvirt.sh "$B" 15,2
 for t in tests/integration/*.sh; do
 	[ -f "$t" ] || continue
 	suite "$(basename "$t" .sh)" sh "$t" "$B"

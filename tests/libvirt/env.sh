@@ -11,11 +11,16 @@
 #                           private mount namespace (under timeout SECS unless 0), with
 #                           SBCO_IN_NS=1 and this LV_PREFIX; inside it: return
 #   lv_setup WORKDIR        isolate, build the guest initramfs, start libvirtd
-#   lv_libvirtd_start | lv_libvirtd_stop | lv_libvirtd_restart
+#   lv_build_guest          the guest's initramfs and kernel into LV_IMAGES (default
+#                           /var/lib/libvirt/images; kernel LV_GUEST_KERNEL, default the
+#                           newest /boot/vmlinuz-*), with LV_WORK and LV_SRC set
+#   lv_libvirtd_start | lv_libvirtd_stop | lv_libvirtd_restart  (start waits LV_START_SECS, 10,
+#                           asking every LV_POLL5 fifths of a second, 1)
 #   lv_define NAME VCPUS [CMDLINE [CURRENT]]  define a persistent TCG domain booting the
 #                           test guest (CURRENT < VCPUS: the rest can be hot-plugged);
 #                           LV_METADATA, when set, goes into its <metadata> element
-#   lv_start NAME           start it and wait (bounded) for BOOT-OK on its serial log
+#   lv_start NAME           start it and wait LV_BOOT_SECS (60) for BOOT-OK on its serial log
+# LV_QEMU_CONF, when set, is added to the qemu.conf lv_isolate writes.
 #   lv_cleanup              destroy + undefine our domains, stop libvirtd (idempotent)
 LV_PREFIX=${LV_PREFIX:-sbcot$$}
 LV_PIDFILE=/run/libvirt/sbco-test.pid
@@ -71,6 +76,7 @@ swtpm_user = "root"
 swtpm_group = "root"
 stdio_handler = "file"
 CONF
+	[ -z "${LV_QEMU_CONF:-}" ] || echo "$LV_QEMU_CONF" >> /etc/libvirt/qemu.conf
 	cat > /etc/libvirt/libvirtd.conf <<'CONF'
 listen_tls = 0
 listen_tcp = 0
@@ -87,18 +93,25 @@ lv_build_guest() {
 	mknod -m 600 "$root/dev/console" c 5 1
 	mknod -m 666 "$root/dev/null" c 1 3
 	(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) \
-		> /var/lib/libvirt/images/sbco-initramfs.cpio.gz
-	cp "$(ls /boot/vmlinuz-* | sort -V | tail -1)" /var/lib/libvirt/images/sbco-vmlinuz
+		> "${LV_IMAGES:-/var/lib/libvirt/images}/sbco-initramfs.cpio.gz"
+	cp "${LV_GUEST_KERNEL:-$(ls /boot/vmlinuz-* | sort -V | tail -1)}" \
+		"${LV_IMAGES:-/var/lib/libvirt/images}/sbco-vmlinuz"
 }
 
 lv_libvirtd_start() {
 	libvirtd -d -p "$LV_PIDFILE" || return 1
 	i=0
-	while [ $i -lt 50 ]; do
+	while [ $i -lt $((${LV_START_SECS:-10} * 5 / ${LV_POLL5:-1})) ]; do
 		$LV_VIRSH version > /dev/null 2>&1 && return 0
-		sleep 0.2; i=$((i + 1))
+		if [ $i -ge 2 ] && ! kill -0 "$(cat "$LV_PIDFILE" 2> /dev/null)" 2> /dev/null; then
+			echo "libvirtd exited:" >&2
+			tail -3 /var/log/libvirt/libvirtd.log >&2
+			return 1
+		fi
+		sleep "$(echo "${LV_POLL5:-1}" | awk '{ print $1 * 0.2 }')"; i=$((i + 1))
 	done
-	echo "libvirtd did not answer within 10 s" >&2
+	echo "libvirtd did not answer within ${LV_START_SECS:-10} s" >&2
+	tail -3 /var/log/libvirt/libvirtd.log >&2
 	return 1
 }
 
@@ -156,11 +169,11 @@ lv_start() {
 	: > "/var/log/libvirt/qemu/$1-serial.log"
 	$LV_VIRSH start "$1" > /dev/null || return 1
 	i=0
-	while [ $i -lt 240 ]; do
+	while [ $i -lt $((${LV_BOOT_SECS:-60} * 4)) ]; do
 		grep -q BOOT-OK "/var/log/libvirt/qemu/$1-serial.log" 2> /dev/null && return 0
 		sleep 0.25; i=$((i + 1))
 	done
-	echo "$1: no BOOT-OK within 60 s" >&2
+	echo "$1: no BOOT-OK within ${LV_BOOT_SECS:-60} s" >&2
 	return 1
 }
 
