@@ -40,9 +40,9 @@ IMG=$(sh "$HERE/build.sh" "$KDIR") || { echo "FAIL: kernel build"; exit 1; }
 T=$(mktemp -d /tmp/sbco-klv.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 # the domains boot the test kernel too, with the test guests' initramfs (tests/libvirt)
-mkdir -p "$KDIR/lv"
+mkdir -p "$ROOT/$B/kernel/lv"
 . "$ROOT/tests/libvirt/env.sh"
-LV_WORK=$T LV_SRC=$ROOT/tests/libvirt LV_IMAGES=$KDIR/lv LV_GUEST_KERNEL=$IMG lv_build_guest ||
+LV_WORK=$T LV_SRC=$ROOT/tests/libvirt LV_IMAGES=$ROOT/$B/kernel/lv LV_GUEST_KERNEL=$IMG lv_build_guest ||
 	{ echo "FAIL: the domains' initramfs"; exit 1; }
 sh "$HERE/initramfs.sh" "$B" "$T/initramfs.cpio.gz" || { echo "FAIL: the initramfs"; exit 1; }
 boot() {
