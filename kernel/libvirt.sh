@@ -13,8 +13,11 @@
 #  - under bal and sbco: libvirt's vcpupin shows each domain's two vCPUs on disjoint CPUs
 #    (affinity through virDomainPinVcpuFlags) and the kernel saw no sibling stacked;
 #  - after every phase and at the end libvirt's vcpupin is what it was before sbcod;
-#  - the kernel's exact exceed rate over all rounds, printed for off / bal / sbco, is not
-#    raised by the kernel's loans against bal (same placement) by more than 5 points;
+#  - the kernel's exact threshold-exceed rate over all rounds, at every pick of a vCPU with
+#    a runnable sibling, a stacked sibling's distance being its ordinate behind the picked
+#    one (DESIGN.md's distance, Table II), drops under sbco against off;
+#  - the rate over picks with the sibling on another CPU, printed for off / bal / sbco, is
+#    not raised by the kernel's loans against bal (same placement) by more than 5 points;
 #  - the kernel log is clean.
 # Prints "kernel-libvirt: N passed, M failed"; exit 1 on failure, 77 (SKIP) when it cannot
 # run here. usage: kernel/libvirt.sh [BUILD [SECS,ROUNDS]]     (default build 20,2)
@@ -70,18 +73,18 @@ grep -q '^done$' "$T/lv" && ! grep -q '^fail:' "$T/lv" &&
 	ok "libvirtd, two TCG domains and sbcod in every phase ran in the patched kernel" ||
 	bad "the run inside the guest: $(grep '^fail:' "$T/lv" | head -3)"
 
-# phase MODE ROUND: samples S exceeded E loans L stacked K
-sum() { # $1 = mode: "SAMPLES EXCEEDED LOANS STACKED PHASES" over the rounds
-	awk -v m="$1" '$1 == "phase" && $2 == m { s += $5; e += $7; l += $9; k += $11; n++ }
-		END { printf "%d %d %d %d %d\n", s, e, l, k, n }' "$T/lv"
+# phase MODE ROUND: samples S exceeded E loans L stacked K any A any_exceeded X
+sum() { # $1 = mode: "SAMPLES EXCEEDED LOANS STACKED PHASES ANY ANY_EXCEEDED" over the rounds
+	awk -v m="$1" '$1 == "phase" && $2 == m { s += $5; e += $7; l += $9; k += $11; a += $13; x += $15; n++ }
+		END { printf "%d %d %d %d %d %d %d\n", s, e, l, k, n, a, x }' "$T/lv"
 }
 rate() { awk -v s="$1" -v e="$2" 'BEGIN { if (s > 0) printf "%.1f", 100 * e / s; else print "-" }'; }
 R=${RUN#*,}
 for m in off bal sbco; do
 	set -- $(sum $m)
-	eval "S_$m=$1 E_$m=$2"
+	eval "S_$m=$1 E_$m=$2 A_$m=$6 X_$m=$7"
 	if [ "$5" = "$R" ] && [ "$1" -gt 0 ]; then
-		ok "$m: the kernel counted $1 picks of both VMs in $5 phases, $2 over the threshold ($(rate "$1" "$2") %), $3 loans, $4 stacked"
+		ok "$m: the kernel counted $6 picks of both VMs with a sibling runnable in $5 phases, $7 over the threshold ($(rate "$6" "$7") %); $1 with it on another CPU, $2 over ($(rate "$1" "$2") %); $3 loans, $4 stacked"
 	else
 		bad "$m: $5 of $R phases measured, $1 picks"
 	fi
@@ -106,12 +109,22 @@ if [ -n "$o" ] && [ "$(sed -n 's/^restored://p' "$T/lv")" = "$o" ]; then
 else
 	bad "pinning after sbcod: $(sed -n 's/^restored://p' "$T/lv") (was $o)"
 fi
-# the kernel's exact exceed rate: printed for the three modes side by side. Lending at the
+# the kernel's exact exceed rate (DESIGN.md's distance: stacked siblings count) drops under
+# sbco against off: anti-stacking and the loans together, what mode sbco is
+A3="off $(rate "${A_off:-0}" "${X_off:-0}") %, bal $(rate "${A_bal:-0}" "${X_bal:-0}") %, sbco $(rate "${A_sbco:-0}" "${X_sbco:-0}") %"
+echo "exceed rate at the kernel's picks (stacked siblings counted): $A3"
+if [ "${A_off:-0}" -gt 0 ] && [ "${A_sbco:-0}" -gt 0 ] &&
+	[ $((X_sbco * A_off)) -lt $((X_off * A_sbco)) ]; then
+	ok "the threshold-exceed rate drops under sbco against off: $A3"
+else
+	bad "the threshold-exceed rate did not drop under sbco against off (or nothing measured): $A3"
+fi
+# the rate across CPUs only: printed for the three modes side by side. Lending at the
 # picks must not raise it against bal (same placement, no loans) by more than 5 points;
 # whether it lowers it here is measured, not asserted: in this setup it has not
-# (bench/RESULTS.md, "Under a real libvirtd")
+# (bench/RESULTS.md, "Session 12": QEMU's main loops and sbcod reshuffle the queues)
 R3="off $(rate "${S_off:-0}" "${E_off:-0}") %, bal $(rate "${S_bal:-0}" "${E_bal:-0}") %, sbco $(rate "${S_sbco:-0}" "${E_sbco:-0}") %"
-echo "exceed rate at the kernel's picks: $R3"
+echo "exceed rate at the kernel's picks, the sibling on another CPU: $R3"
 if [ "${S_bal:-0}" -gt 0 ] && [ "${S_sbco:-0}" -gt 0 ] &&
 	[ $((1000 * E_sbco / S_sbco)) -le $((1000 * E_bal / S_bal + 50)) ]; then
 	ok "kernel_pick lend did not raise the exceed rate against bal: $R3"

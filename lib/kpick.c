@@ -97,19 +97,26 @@ char *sbco_kpick_read(const char *root)
 int sbco_kpick_parse(const char *text, int32_t id, struct sbco_kpick_counts *ret)
 {
 	for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-		const char *p;
+		const char *p, *a, *nl;
 		char kind[6];
 		int vid;
 
 		if (sscanf(l, "vm %d %5s", &vid, kind) != 2 || vid != id)
 			continue;
 		p = strstr(l, " samples ");
-		if (!p || (strchr(l, '\n') && p > strchr(l, '\n')) ||
+		nl = strchr(l, '\n');
+		if (!p || (nl && p > nl) ||
 		    sscanf(p,
 			   " samples %" SCNu64 " exceeded %" SCNu64 " loans %" SCNu64
 			   " busy %" SCNu64 " stacked %" SCNu64,
 			   &ret->samples, &ret->exceeded, &ret->loans, &ret->busy,
 			   &ret->stacked) != 5)
+			return -EINVAL;
+		ret->any = ret->any_exceeded = 0; /* a patch before these counters */
+		a = strstr(p, " any ");
+		if (a && (!nl || a < nl) &&
+		    sscanf(a, " any %" SCNu64 " any_exceeded %" SCNu64, &ret->any,
+			   &ret->any_exceeded) != 2)
 			return -EINVAL;
 		ret->lend = !strcmp(kind, "lend");
 		return 0;

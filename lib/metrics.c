@@ -168,6 +168,11 @@ static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
 	     "Of those picks: distance >= alpha * Q (exact ordinates)."},
 	    {"sbco_vm_kernel_loans_total", "counter",
 	     "Loans the kernel made at its picks between a VM's vCPUs (mode sbco)."},
+	    {"sbco_vm_kernel_any_picks_total", "counter",
+	     "Picks of a VM's vCPU with a sibling queued on any CPU, its own included."},
+	    {"sbco_vm_kernel_any_exceeded_picks_total", "counter",
+	     "Of those picks: distance >= alpha * Q, a sibling stacked on the same queue "
+	     "counted by its ordinate."},
 	};
 
 	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
@@ -195,7 +200,9 @@ static void per_vm(FILE *f, const struct vm_row *rows, size_t n)
 				      r->c.prevented,
 				      (double)r->kp.samples,
 				      (double)r->kp.exceeded,
-				      (double)r->kp.loans};
+				      (double)r->kp.loans,
+				      (double)r->kp.any,
+				      (double)r->kp.any_exceeded};
 
 			if (k == 0) { /* the info series carries the mode and its source */
 				fputs("sbco_vm_info{vm=\"", f);

@@ -565,10 +565,12 @@ struct sbco_kpick;
 struct sbco_host_ops;
 struct sbco_vm_policy;
 /* One VM's counters there: picks with a sibling queued on another CPU, those over the
- * threshold, loans made, siblings' rqs found busy, siblings found on the same rq. */
+ * threshold, loans made, siblings' rqs found busy, siblings found on the same rq; picks
+ * with a sibling queued anywhere and those over the threshold, a stacked sibling's
+ * distance being its ordinate (0 from a patch before these two). */
 struct sbco_kpick_counts {
 	bool lend;
-	uint64_t samples, exceeded, loans, busy, stacked;
+	uint64_t samples, exceeded, loans, busy, stacked, any, any_exceeded;
 };
 /* The request registering vm as id: "ID lend|count ALPHA TID..." (alpha in thousandths,
  * rounded down; at most SBCO_KPICK_MAX_VCPUS threads). -ENOENT under 2 threads. */

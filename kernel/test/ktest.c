@@ -17,8 +17,10 @@
  *    kernel argument KTEST_ALPHA=N, which the kernel hands to init's environment, sets
  *    another); both rounds count picks, counting lends nothing, lending lends unless
  *    almost nothing was over the threshold (the shares over it are printed as KTEST
- *    PICK: a measurement, not a check); bad registrations are refused, del and clear forget, NO_SBCO_PICK stops
- *    the counting;
+ *    PICK: a measurement, not a check); such a VM never counts a pick as stacked (its
+ *    "any" counts are its cross-CPU ones); a VM of two threads on one CPU counts every
+ *    pick as stacked, and with 3 per CPU some but not all over the threshold; bad
+ *    registrations are refused, del and clear forget, NO_SBCO_PICK stops the counting;
  *  - Algorithm 1 from a held phase (alpha 2/3, KTEST PHASE): a phase of the VM over the
  *    threshold is found, then counted on (the control: the default scheduler from there)
  *    and lent to: lending at the picks must keep the share of picks over the threshold
@@ -341,7 +343,7 @@ static int vm_write(const char *req)
 }
 
 struct vm_stats {
-	unsigned long long samples, exceeded, loans, busy, stacked;
+	unsigned long long samples, exceeded, loans, busy, stacked, any, any_exceeded;
 };
 
 /* VM id's line of /proc/sbco/vm: 1 found, 0 not listed, -1 unreadable */
@@ -359,9 +361,10 @@ static int vm_read(int id, struct vm_stats *st, char *line, size_t len)
 		if (sscanf(l, "vm %d ", &vid) != 1 || vid != id)
 			continue;
 		found = sscanf(strstr(l, " samples ") ? strstr(l, " samples ") : "",
-			       " samples %llu exceeded %llu loans %llu busy %llu stacked %llu",
-			       &st->samples, &st->exceeded, &st->loans, &st->busy,
-			       &st->stacked) == 5 ? 1 : -1;
+			       " samples %llu exceeded %llu loans %llu busy %llu stacked %llu any %llu "
+			       "any_exceeded %llu",
+			       &st->samples, &st->exceeded, &st->loans, &st->busy, &st->stacked,
+			       &st->any, &st->any_exceeded) == 7 ? 1 : -1;
 		if (line)
 			snprintf(line, len, "%s", l);
 	}
@@ -529,6 +532,7 @@ static void check_pick(void)
 {
 	pid_t a = tids[0][0], b = tids[1][0];
 	unsigned long long n[2] = {0, 0}, ex[2] = {0, 0}, loans[2] = {0, 0}, busy = 0;
+	unsigned long long any = 0, any_ex = 0;
 	struct vm_stats s0, s1;
 	char req[128], line[256];
 	int rounds = 6;
@@ -546,7 +550,13 @@ static void check_pick(void)
 		ex[lend] += s1.exceeded - s0.exceeded;
 		loans[lend] += s1.loans - s0.loans;
 		busy += s1.busy - s0.busy;
+		any += s1.any - s0.any;
+		any_ex += s1.any_exceeded - s0.any_exceeded;
 	}
+	/* A and B never share a CPU: every pick with a sibling runnable is one across CPUs */
+	CHECK(any == n[0] + n[1] && any_ex == ex[0] + ex[1],
+	      "never stacked, yet %llu picks with a sibling (%llu over) against %llu (%llu over)",
+	      any, any_ex, n[0] + n[1], ex[0] + ex[1]);
 	snprintf(req, sizeof(req), "vm 7 lend %s tids %d,%d samples ", alpha, a, b);
 	CHECK(!strncmp(line, req, strlen(req)), "/proc/sbco/vm line: %s", line);
 	printf("KTEST PICK count: %llu samples, over threshold %.1f %%, %llu loans; lend: %llu "
@@ -626,7 +636,29 @@ static void check_pick(void)
 		if (fd >= 0)
 			close(fd);
 	}
-	CHECK(vm_write("clear\n") == 0 && vm_read(8, &s1, NULL, 0) == 0, "clear kept VM 8");
+	/*
+	 * a stacked VM: two of CPU 0's busy threads. Every pick of one finds the other queued
+	 * behind it on the same CPU; with 3 threads (the default) at ordinate 1 or 2 in turn,
+	 * only 2 over the threshold (2/3 x 3)
+	 */
+	snprintf(req, sizeof(req), "9 count 666 %d %d\n", tids[0][nthreads - 2],
+		 tids[0][nthreads - 1]);
+	CHECK(vm_write("8 del\n") == 0 && vm_write(req) == 0 && vm_read(9, &s0, NULL, 0) == 1,
+	      "VM 9 not registered");
+	msleep(500);
+	CHECK(vm_read(9, &s1, NULL, 0) == 1, "VM 9 gone");
+	printf("KTEST PICK stacked: %llu picks with the sibling behind on the same CPU, %llu over "
+	       "the threshold, %llu across CPUs\n", s1.stacked - s0.stacked,
+	       s1.any_exceeded - s0.any_exceeded, s1.samples - s0.samples);
+	CHECK(s1.samples == s0.samples && s1.any - s0.any > 20 &&
+	      s1.stacked - s0.stacked == s1.any - s0.any,
+	      "stacked VM: %llu across, %llu stacked, %llu any", s1.samples - s0.samples,
+	      s1.stacked - s0.stacked, s1.any - s0.any);
+	CHECK((nthreads != 3 || s1.any_exceeded > s0.any_exceeded) &&
+	      s1.any_exceeded - s0.any_exceeded < s1.any - s0.any,
+	      "stacked VM: %llu of %llu picks over the threshold", s1.any_exceeded - s0.any_exceeded,
+	      s1.any - s0.any);
+	CHECK(vm_write("clear\n") == 0 && vm_read(9, &s1, NULL, 0) == 0, "clear kept VM 9");
 }
 
 int main(int argc, char **argv)

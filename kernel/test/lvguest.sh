@@ -6,8 +6,9 @@
 # user space) and one hog per CPU, then sbcod on them in phases off / bal / sbco (the
 # kernel lends at its picks, balance.kernel_pick "lend"), ROUNDS rounds of SECS each.
 # Prints, prefixed "KTEST LIBVIRT" by the caller:
-#   phase MODE ROUND: samples S exceeded E loans L stacked K   (the kernel's exact counts
-#                     at its picks, summed over both VMs, for the measured window)
+#   phase MODE ROUND: samples S exceeded E loans L stacked K any A any_exceeded X
+#                     (the kernel's exact counts at its picks, summed over both VMs, for
+#                     the measured window: /proc/sbco/vm, struct sbco_vm_counts)
 #   pin MODE ROUND: DOM VCPU CPUS ...   (libvirt's vcpupin while sbcod runs)
 #   restored DOM: VCPU CPUS ...         (after sbcod ended)
 #   fail: WHY                           (a step did not work; the caller counts it)
@@ -62,18 +63,28 @@ for c in 0 1; do
 	HOGS="$HOGS $!"
 done
 
-counts() { # "SAMPLES EXCEEDED LOANS STACKED", summed over the registered VMs
-	awk '/^vm / { for (i = 1; i < NF; i++) { if ($i == "samples") s += $(i + 1);
-		if ($i == "exceeded") e += $(i + 1); if ($i == "loans") l += $(i + 1);
-		if ($i == "stacked") k += $(i + 1) } n++ }
-		END { printf "%d %d %d %d %d\n", s, e, l, k, n }' /proc/sbco/vm
+tstat() { # every thread: "TID COMM RUN_MS VOLUNTARY INVOLUNTARY" (SCHED_DEBUG's /proc/*/task/*/sched)
+	awk 'FNR == 1 { split(FILENAME, f, "/"); t = f[5]; c = $0; sub(/ \([0-9]+, #threads.*/, "", c); gsub(/ /, "_", c); nm[t] = c }
+		$1 == "se.sum_exec_runtime" { r[t] = $3 } $1 == "nr_voluntary_switches" { v[t] = $3 }
+		$1 == "nr_involuntary_switches" { n[t] = $3 }
+		END { for (t in r) print t, nm[t], r[t], v[t], n[t] }' /proc/[0-9]*/task/[0-9]*/sched 2> /dev/null
+}
+qshow() { # the cfs queues now, each entity named
+	tstat > /tmp/tsq
+	awk 'NR == FNR { nm[$1] = $2; next } $1 == "cpu" { printf "%squeue cpu %s curr %s(%s):", nl, $2, $4, nm[$4]; nl = "\n"; next }
+		{ printf " %s(%s)", $1, nm[$1] } END { print "" }' /tmp/tsq /proc/sbco/queue
+}
+counts() { # "SAMPLES EXCEEDED LOANS STACKED ANY ANY_EXCEEDED VMS", summed over the VMs
+	awk '/^vm / { for (i = 1; i < NF; i++) c[$i] += $(i + 1); n++ }
+		END { printf "%d %d %d %d %d %d %d\n", c["samples"], c["exceeded"], c["loans"],
+			c["stacked"], c["any"], c["any_exceeded"], n }' /proc/sbco/vm
 }
 phase() { # $1 = mode, $2 = round
 	printf '{"libvirt_uri": "qemu:///system", "interval_ms": 250, "mode": "%s"}\n' "$1" > /tmp/sbco.json
 	"$B/sbcod" -f -c /tmp/sbco.json > "/tmp/sbcod-$1-$2.log" 2>&1 &
 	sp=$!
 	i=0
-	until [ "$(counts | cut -d' ' -f5)" = 2 ]; do
+	until [ "$(counts | cut -d' ' -f7)" = 2 ]; do
 		i=$((i + 1))
 		if [ $i -gt 120 ] || ! kill -0 $sp 2> /dev/null; then
 			fail "$1: sbcod did not register both VMs in 60 s"; tail -5 "/tmp/sbcod-$1-$2.log"
@@ -82,11 +93,24 @@ phase() { # $1 = mode, $2 = round
 		sleep 0.5
 	done
 	sleep 3 # the first cycles place the vCPUs
-	set -- "$1" "$2" $(counts)
-	sleep "$SECS"
-	set -- "$@" $(counts)
+	[ "${SBCO_LVDIAG:-0}" = 1 ] && tstat > /tmp/ts0
+	c0=$(counts)
+	if [ "${SBCO_LVDIAG:-0}" = 1 ]; then
+		sleep "$((SECS / 2))"; qshow; sleep "$((SECS - SECS / 2))"
+	else
+		sleep "$SECS"
+	fi
+	c1=$(counts)
+	if [ "${SBCO_LVDIAG:-0}" = 1 ]; then
+		tstat > /tmp/ts1
+		echo "threads $1 $2 (ms run, voluntary, involuntary switches over the phase):"
+		awk 'NR == FNR { r[$1] = $3; v[$1] = $4; n[$1] = $5; next }
+			($1 in r) && $3 - r[$1] > 1 { printf "  %s %s %.0f %d %d\n", $1, $2, $3 - r[$1], $4 - v[$1], $5 - n[$1] }' \
+			/tmp/ts0 /tmp/ts1 | sort -k3 -n -r | head -30
+	fi
 	echo "pin $1 $2:$(pins)"
-	echo "phase $1 $2: samples $(($8 - $3)) exceeded $(($9 - $4)) loans $((${10} - $5)) stacked $((${11} - $6))"
+	echo "$c0 $c1" | awk -v p="phase $1 $2:" '{ print p, "samples", $8 - $1, "exceeded", $9 - $2,
+		"loans", $10 - $3, "stacked", $11 - $4, "any", $12 - $5, "any_exceeded", $13 - $6 }'
 	kill -TERM $sp
 	i=0
 	while kill -0 $sp 2> /dev/null; do

@@ -101,6 +101,7 @@ lv_build_guest() {
 lv_libvirtd_start() {
 	libvirtd -d -p "$LV_PIDFILE" || return 1
 	i=0
+	nap=$(echo "${LV_POLL5:-1}" | awk '{ print $1 * 0.2 }')
 	while [ $i -lt $((${LV_START_SECS:-10} * 5 / ${LV_POLL5:-1})) ]; do
 		$LV_VIRSH version > /dev/null 2>&1 && return 0
 		if [ $i -ge 2 ] && ! kill -0 "$(cat "$LV_PIDFILE" 2> /dev/null)" 2> /dev/null; then
@@ -108,7 +109,7 @@ lv_libvirtd_start() {
 			tail -3 /var/log/libvirt/libvirtd.log >&2
 			return 1
 		fi
-		sleep "$(echo "${LV_POLL5:-1}" | awk '{ print $1 * 0.2 }')"; i=$((i + 1))
+		sleep "$nap"; i=$((i + 1))
 	done
 	echo "libvirtd did not answer within ${LV_START_SECS:-10} s" >&2
 	tail -3 /var/log/libvirt/libvirtd.log >&2

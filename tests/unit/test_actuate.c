@@ -463,13 +463,15 @@ static void check_metrics(const struct sbco_engine *e, const char *root)
 	    "sbco_vm_kernel_picks_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 50\n",
 	    "sbco_vm_kernel_exceeded_picks_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 20\n",
 	    "sbco_vm_kernel_loans_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 7\n",
+	    "sbco_vm_kernel_any_picks_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 80\n",
+	    "sbco_vm_kernel_any_exceeded_picks_total{vm=\"vm \\\"1\\\"\\\\\",uuid=\"\"} 31\n",
 	};
 	char cmd[4300];
 
 	snprintf(cmd, sizeof(cmd),
 		 "mkdir -p %s/proc/sbco && printf 'vm 50 lend 666 tids 3,4 samples 9 exceeded 9 "
 		 "loans 9 busy 0 stacked 0\\nvm 500 lend 666 tids 1,2 samples 50 exceeded 20 "
-		 "loans 7 busy 0 stacked 0\\n' > %s/proc/sbco/vm",
+		 "loans 7 busy 0 stacked 30 any 80 any_exceeded 31\\n' > %s/proc/sbco/vm",
 		 root, root);
 	assert_int_equal(system(cmd), 0);
 	assert_non_null(f);

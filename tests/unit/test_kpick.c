@@ -76,11 +76,14 @@ static void test_request(void **state)
 
 static void test_parse(void **state)
 {
-	const char text[] = "vm 7 count 666 tids 10,11 samples 100 exceeded 40 loans 0 busy 2 "
-			    "stacked 1\n"
-			    "vm 8 lend 500 tids 12,13,14 samples 9 exceeded 3 loans 2 busy 0 "
-			    "stacked 0\n"
-			    "vm 9 lend 500 tids 15,16 samples x\n";
+	const char text[] =
+	    "vm 7 count 666 tids 10,11 samples 100 exceeded 40 loans 0 busy 2 "
+	    "stacked 1\n"
+	    "vm 8 lend 500 tids 12,13,14 samples 9 exceeded 3 loans 2 busy 0 "
+	    "stacked 0 any 12 any_exceeded 5\n"
+	    "vm 9 lend 500 tids 15,16 samples x\n"
+	    "vm 10 lend 500 tids 17,18 samples 1 exceeded 1 loans 1 busy 1 stacked 1 "
+	    "any x\n";
 	struct sbco_kpick_counts c;
 
 	(void)state;
@@ -88,9 +91,12 @@ static void test_parse(void **state)
 	assert_false(c.lend);
 	assert_true(c.samples == 100 && c.exceeded == 40 && c.loans == 0 && c.busy == 2 &&
 		    c.stacked == 1);
+	assert_true(c.any == 0 && c.any_exceeded == 0); /* an older patch: none */
 	assert_int_equal(sbco_kpick_parse(text, 8, &c), 0);
 	assert_true(c.lend && c.samples == 9 && c.exceeded == 3 && c.loans == 2);
+	assert_true(c.any == 12 && c.any_exceeded == 5);
 	assert_int_equal(sbco_kpick_parse(text, 9, &c), -EINVAL);
+	assert_int_equal(sbco_kpick_parse(text, 10, &c), -EINVAL);
 	assert_int_equal(sbco_kpick_parse(text, 70, &c), -ENOENT);
 	assert_int_equal(sbco_kpick_parse("", 7, &c), -ENOENT);
 	/* a line's counters are its own, never the next line's */
