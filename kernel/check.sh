@@ -18,12 +18,7 @@
 set -u
 B=${1:-build}
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-KDIR=${SBCO_KERNEL_DIR:-$ROOT/$B/kernel}
-P=0
-F=0
-ok() { P=$((P + 1)); echo "ok: $*"; }
-bad() { F=$((F + 1)); echo "FAIL: $*"; }
+. "$HERE/testlib.sh" # ROOT, KDIR, ok, bad, known_oops
 for t in qemu-system-x86_64 cpio gzip patch gcc make; do
 	command -v "$t" > /dev/null 2>&1 || { echo "SKIP: $t not installed (scripts/deps.sh check)"; exit 77; }
 done
@@ -64,7 +59,6 @@ sh "$HERE/initramfs.sh" "$B" "$T/initramfs.cpio.gz" || { bad "ktest does not bui
 # dereferenced in pick_task_fair(). Strict by default; with SBCO_KCHECK_RETRY=1 (the short
 # form in `make check`) a boot that hits exactly it is reported loudly and run once more.
 KNOWN=0
-. "$HERE/known.sh"
 boot_once() { # $1 = log, $2 = extra kernel arguments
 	t0=$(date +%s)
 	timeout 600 qemu-system-x86_64 -accel tcg,thread=multi -smp 2,sockets=2,cores=1,threads=1 \

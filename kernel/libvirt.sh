@@ -25,12 +25,7 @@ set -u
 B=${1:-build}
 RUN=${2:-20,2}
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/.." && pwd)
-KDIR=${SBCO_KERNEL_DIR:-$ROOT/$B/kernel}
-P=0
-F=0
-ok() { P=$((P + 1)); echo "ok: $*"; }
-bad() { F=$((F + 1)); echo "FAIL: $*"; }
+. "$HERE/testlib.sh" # ROOT, KDIR, ok, bad, known_oops
 for t in qemu-system-x86_64 libvirtd virsh cpio gzip gcc taskset; do
 	command -v "$t" > /dev/null 2>&1 || { echo "SKIP: $t not installed (scripts/deps.sh check)"; exit 77; }
 done
@@ -58,7 +53,6 @@ boot() {
 	echo "boot: $(($(date +%s) - t0)) s"
 }
 boot
-. "$HERE/known.sh"
 if [ "${SBCO_KCHECK_RETRY:-0}" = 1 ] && known_oops "$T/boot.log"; then
 	echo "*** KNOWN PROBLEM: the boot hit the base kernel's pick_task_fair() NULL oops (kernel/README.md):"
 	tr -d '\r' < "$T/boot.log" | grep -E 'BUG:|RIP:|KTEST LIBVIRT [a-z]' | head -12

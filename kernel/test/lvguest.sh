@@ -80,7 +80,8 @@ counts() { # "SAMPLES EXCEEDED LOANS STACKED ANY ANY_EXCEEDED VMS", summed over 
 			c["stacked"], c["any"], c["any_exceeded"], n }' /proc/sbco/vm
 }
 phase() { # $1 = mode, $2 = round
-	printf '{"libvirt_uri": "qemu:///system", "interval_ms": 250, "mode": "%s"}\n' "$1" > /tmp/sbco.json
+	printf '{"libvirt_uri": "qemu:///system", "interval_ms": %d, "mode": "%s"}\n' \
+		"${SBCO_LVINT:-250}" "$1" > /tmp/sbco.json
 	"$B/sbcod" -f -c /tmp/sbco.json > "/tmp/sbcod-$1-$2.log" 2>&1 &
 	sp=$!
 	i=0

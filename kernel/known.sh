@@ -1,9 +1,0 @@
-# SPDX-License-Identifier: MIT
-# Sourced by the kernel boot tests (kernel/check.sh, kernel/libvirt.sh).
-# known_oops LOG: true when the boot log LOG shows the base kernel's intermittent
-# pick_task_fair() NULL oops (kernel/README.md, "Known problem of the base kernel"), which
-# the short forms in `make check` (SBCO_KCHECK_RETRY=1) report loudly and boot once more.
-known_oops() {
-	grep -q 'RIP: 0010:pick_task_fair' "$1" &&
-		grep -q 'BUG: kernel NULL pointer dereference, address: 0000000000000051' "$1"
-}
